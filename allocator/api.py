@@ -1,0 +1,54 @@
+"""The Python API: ``load_scenario`` -> ``solve`` -> ``Plan``.
+
+>>> from allocator import load_scenario, solve      # doctest: +SKIP
+>>> plan = solve(load_scenario("scenarios/annual_plan.yaml"))
+>>> plan.status, round(plan.objective)
+"""
+
+from __future__ import annotations
+
+import time
+
+from allocator.diagnose import diagnose
+from allocator.model.build import build_model
+from allocator.model.data import planning_data
+from allocator.plan import SUMMARY_KEYS, Plan, tabulate
+from allocator.scenario import Scenario
+from allocator.solve import Status, solve_model
+
+
+def solve(
+    scenario: Scenario,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+) -> Plan:
+    """Build and solve a scenario. Options left ``None`` come from the scenario's ``solver:``.
+
+    An infeasible scenario is not an exception: the plan has ``status == "infeasible"`` and a
+    ``diagnosis`` saying which constraints had to give.
+    """
+    options = scenario.solver
+    solver = solver or options.name
+    time_limit = time_limit if time_limit is not None else options.time_limit
+    mip_gap = mip_gap if mip_gap is not None else options.mip_gap
+    timings = {}
+    start = time.perf_counter()
+    data = planning_data(scenario)
+    model = build_model(data)
+    timings["build"] = time.perf_counter() - start
+    solution = solve_model(model, solver, time_limit, mip_gap)
+    timings["solve"] = solution.seconds
+    start = time.perf_counter()
+    if solution.status in (Status.OPTIMAL, Status.FEASIBLE):
+        plan = tabulate(model, solution)
+    else:
+        summary = dict.fromkeys(SUMMARY_KEYS)
+        summary.update(scenario=scenario.scenario, status=str(solution.status), solver=solver,
+                       solve_seconds=solution.seconds)
+        plan = Plan(scenario, solution.status, summary)
+        if solution.status == Status.INFEASIBLE:
+            plan.diagnosis = diagnose(data, solver, time_limit)
+    timings["tabulate"] = time.perf_counter() - start
+    plan.timings = timings
+    return plan

@@ -1,0 +1,76 @@
+"""When no plan exists: the elastic model of ``model.md`` and an explanation in plain words.
+
+Every growth floor, revenue floor, ROI floor, policy and spend minimum gets a slack weighed by
+its size; the solver finds the smallest relative give that makes the rest hold. A second model
+with an open-ended budget says how much more budget would make the original plan feasible.
+"""
+
+from __future__ import annotations
+
+
+from allocator.model.build import build_model
+from allocator.model.data import PlanningData
+from allocator.scenario.amounts import format_amount
+from allocator.solve import Status, solve_model
+
+SOLVED = (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def diagnose(data: PlanningData, solver: str, time_limit: float | None) -> dict:
+    """``{"gave": [...], "budget_needed": float | None, "hard_conflict": bool, "explanation": str}``."""
+    elastic = build_model(data, elastic=True)
+    solution = solve_model(elastic, solver, time_limit, mip_gap=1e-6)
+    gave = []
+    if solution.status in SOLVED:
+        value = dict(zip(elastic.columns, solution.values))
+        for row in elastic.rows:
+            if row.slack_var is None:
+                continue
+            short = float(value[row.slack_var]) * row.scale
+            rhs = -row.constraint.constant * row.scale
+            if short > 1e-6 * max(1.0, abs(rhs)):
+                gave.append({"constraint": row.name, "kind": row.kind, "shortfall": short,
+                             "message": _words(row, short, data)})
+    budget_needed = _budget_needed(data, solver, time_limit)
+    explanation = "; ".join(item["message"] for item in gave)
+    if budget_needed is not None and budget_needed > 1e-6 * data.budget:
+        more = f"budget.total would need about {format_amount(budget_needed)} more"
+        explanation = f"{explanation}; {more}" if explanation else more
+    hard = solution.status not in SOLVED
+    if hard:
+        explanation = (
+            "the budget, reserve, staffing and spend limits cannot hold together even with every floor "
+            "and policy relaxed" + (f"; {explanation}" if explanation else "")
+        )
+    return {"gave": gave, "budget_needed": budget_needed, "hard_conflict": hard, "explanation": explanation}
+
+
+def _budget_needed(data: PlanningData, solver: str, time_limit: float | None) -> float | None:
+    model = build_model(data, budget_slack=True)
+    solution = solve_model(model, solver, time_limit, mip_gap=1e-6)
+    if solution.status not in SOLVED:
+        return None
+    index = model.columns.index(model.budget_extension)
+    return float(solution.values[index]) * model.unit
+
+
+def _words(row, short: float, data: PlanningData) -> str:
+    meta, amount = row.meta, format_amount(short)
+    if row.kind == "growth_floor":
+        return (f"growth floor of region {meta['region']} ({meta['growth']:+.0%}, {format_amount(meta['floor'])}) "
+                f"falls {amount} short")
+    if row.kind == "revenue_floor":
+        return f"company revenue floor ({format_amount(meta['floor'])}) falls {amount} short"
+    if row.kind == "spend_min":
+        return f"minimum spend of {row.name[len('spend_min['):-1]} falls {amount} short"
+    if row.kind == "min_roi":
+        target = row.name[len("min_roi["):-1]
+        return f"ROI floor of {target} ({meta['roi']:.0%}) falls {amount} of margin short"
+    if row.kind == "policy":
+        unit = "head-years" if row.scale == 1.0 else ""
+        amount = f"{short:.1f} {unit}" if unit else amount
+        return f"policy '{meta['policy']}' ({meta['side']} {meta['bound']:.0%}) misses by {amount}"
+    return f"{row.name} gives {amount}"
+
+
+__all__ = ["diagnose"]

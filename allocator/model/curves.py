@@ -1,0 +1,146 @@
+"""Response curves: exact values, slopes, and piecewise-linear breakpoints (``model.md``).
+
+A curve maps annual marketing spend ``X`` to incremental annual revenue ``f(X)``. The model works
+with its linear interpolant on breakpoints chosen so that the largest gap between the two is at
+most ``tolerance * f(hi)``.
+
+>>> from allocator.scenario.schema import ExpCurve
+>>> c = ExpCurve(type="exp", max_lift=100.0, scale=10.0)
+>>> round(float(value(c, [10.0])[0]), 3)
+63.212
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from allocator.scenario.schema import ExpCurve, HillCurve, LinearCurve, LogCurve, PointsCurve
+
+Curve = HillCurve | ExpCurve | LogCurve | LinearCurve | PointsCurve
+
+_GRID = 2049  # grid points used to place and check breakpoints on smooth curves
+
+
+def value(curve: Curve, spend) -> np.ndarray:
+    """Exact ``f(X)`` for an array of annual spends."""
+    x = np.maximum(np.asarray(spend, dtype=float), 0.0)
+    if isinstance(curve, HillCurve):
+        ratio = (x / curve.half_saturation) ** curve.shape
+        return curve.max_lift * ratio / (1.0 + ratio)
+    if isinstance(curve, ExpCurve):
+        return curve.max_lift * -np.expm1(-x / curve.scale)
+    if isinstance(curve, LogCurve):
+        return curve.scale_lift * np.log1p(x / curve.scale)
+    if isinstance(curve, LinearCurve):
+        cap = np.inf if curve.cap is None else curve.cap
+        return curve.roas * np.minimum(x, cap)
+    px, py = _points(curve)
+    return np.interp(x, px, py, right=py[-1])
+
+
+def slope(curve: Curve, spend) -> np.ndarray:
+    """Exact ``f'(X)`` (the right-hand slope where ``f`` has a kink)."""
+    x = np.maximum(np.asarray(spend, dtype=float), 0.0)
+    if isinstance(curve, HillCurve):
+        a, k = curve.shape, curve.half_saturation
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (x / k) ** a
+            d = curve.max_lift * a * r / (x * (1.0 + r) ** 2)
+        at_zero = np.inf if a < 1 else (curve.max_lift / k if a == 1 else 0.0)
+        return np.where(x > 0, d, at_zero)
+    if isinstance(curve, ExpCurve):
+        return curve.max_lift / curve.scale * np.exp(-x / curve.scale)
+    if isinstance(curve, LogCurve):
+        return curve.scale_lift / (curve.scale + x)
+    if isinstance(curve, LinearCurve):
+        cap = np.inf if curve.cap is None else curve.cap
+        return np.where(x < cap, curve.roas, 0.0)
+    px, py = _points(curve)
+    seg = np.diff(py) / np.diff(px)
+    idx = np.searchsorted(px, x, side="right") - 1
+    return np.where(idx < len(seg), seg[np.clip(idx, 0, len(seg) - 1)], 0.0)
+
+
+def _points(curve: PointsCurve) -> tuple[np.ndarray, np.ndarray]:
+    pts = np.asarray(curve.points, dtype=float)
+    return pts[:, 0], pts[:, 1]
+
+
+@dataclass(frozen=True)
+class Breakpoints:
+    """Breakpoints ``spend`` (starting at 0) and curve values ``lift`` of a linear interpolant."""
+
+    spend: np.ndarray
+    lift: np.ndarray
+
+    @property
+    def slopes(self) -> np.ndarray:
+        return np.diff(self.lift) / np.diff(self.spend)
+
+    def interpolate(self, spend) -> np.ndarray:
+        return np.interp(spend, self.spend, self.lift)
+
+    def order_links(self) -> list[int]:
+        """Links ``k`` (between segments k and k+1) where a later segment beats an earlier one.
+
+        Only there does the LP need a binary to keep segments filling in order; a concave
+        interpolant needs none.
+        """
+        s = self.slopes
+        best_after = np.maximum.accumulate(s[::-1])[::-1]
+        worst_before = np.minimum.accumulate(s)
+        return [k for k in range(len(s) - 1) if best_after[k + 1] > worst_before[k] * (1 + 1e-9) + 1e-12]
+
+
+def breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Breakpoints:
+    """Breakpoints on ``[0, reach]`` whose interpolant is within ``tolerance * f(hi)`` of the curve.
+
+    ``hi`` is the annual spend bound that sets the scale of the tolerance; ``reach >= hi`` is how
+    far the interpolant must go (a period may spend a larger share of the year's money than its
+    seasonality, which takes the annual curve past ``hi``).
+    """
+    return _breakpoints(curve, float(hi), float(max(reach, hi)), float(tolerance))
+
+
+@lru_cache(maxsize=4096)
+def _breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Breakpoints:
+    if reach <= 0:
+        return Breakpoints(np.array([0.0]), np.array([0.0]))
+    if isinstance(curve, PointsCurve):
+        px, py = _points(curve)
+        inside = px < reach
+        xs = np.append(px[inside], reach)
+        return Breakpoints(xs, value(curve, xs))
+    if isinstance(curve, LinearCurve):
+        xs = [0.0] + ([curve.cap] if curve.cap is not None and curve.cap < reach else []) + [reach]
+        xs = np.asarray(xs)
+        return Breakpoints(xs, value(curve, xs))
+    gap = tolerance * float(value(curve, [hi])[0]) * 0.98  # margin for points between grid nodes
+    grid = np.unique(np.concatenate([np.linspace(0.0, reach, _GRID), np.geomspace(reach * 1e-7, reach, 512)]))
+    f = value(curve, grid)
+    chosen = [0]
+    i, n = 0, len(grid)
+    while i < n - 1:
+        step, j = 1, i + 1
+        while j + step < n and _gap(grid, f, i, j + step) <= gap:
+            j += step
+            step *= 2
+        lo, hi_j = j, min(j + step, n - 1)
+        while hi_j - lo > 1:  # largest j with an acceptable chord
+            mid = (lo + hi_j) // 2
+            lo, hi_j = (mid, hi_j) if _gap(grid, f, i, mid) <= gap else (lo, mid)
+        j = hi_j if _gap(grid, f, i, hi_j) <= gap else lo
+        chosen.append(j)
+        i = j
+    xs = grid[chosen]
+    return Breakpoints(xs, f[chosen])
+
+
+def _gap(x: np.ndarray, f: np.ndarray, i: int, j: int) -> float:
+    if j - i < 2:
+        return 0.0
+    chord = f[i] + (f[j] - f[i]) * (x[i : j + 1] - x[i]) / (x[j] - x[i])
+    return float(np.max(np.abs(f[i : j + 1] - chord)))

@@ -1,0 +1,145 @@
+"""The numbers the model needs, derived once from a validated scenario (defaults applied)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from allocator.model.curves import Curve
+from allocator.scenario import Scenario
+from allocator.scenario.schema import Filter, Policy
+
+
+@dataclass(frozen=True)
+class Cell:
+    region: str
+    channel: str
+    base: float  # annual revenue at zero spend
+    curve: Curve
+    margin: float
+    lo: float
+    hi: float
+    min_roi: float | None
+
+
+@dataclass(frozen=True)
+class Staffing:
+    cost: float  # per core rep per year
+    capacity: float  # revenue per core rep per year
+    current: dict[str, int]
+    max_hires: dict[str, int | None]
+    hire_cost: float
+    allow_release: bool
+    release_cost: float
+    temp_periods: tuple[str, ...]
+    temp_cost: float
+    temp_capacity: float
+    temp_share: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class PlanningData:
+    """A scenario as sets and numbers. ``cells`` keeps the scenario's order."""
+
+    scenario: Scenario
+    periods: tuple[str, ...]
+    length: dict[str, float]
+    season: dict[str, float]
+    regions: tuple[str, ...]
+    region_class: dict[str, str]
+    channels: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    margin: dict[tuple[str, str], float]
+    budget: float
+    reserve: tuple[float, float]
+    growth_floor: dict[str, float]  # region -> g, only regions with last-year revenue and a floor
+    last_year: dict[str, float]
+    potential: dict[str, float]
+    revenue_target: float | None
+    channel_roi: dict[str, float]
+    staffing: Staffing | None
+    policies: tuple[Policy, ...]
+    tolerance: float
+
+    def matches(self, flt: Filter | None, region: str, period: str, channel: str | None = None) -> bool:
+        """Whether a (region, period[, channel]) item passes a policy filter (``None`` passes all)."""
+        if flt is None:
+            return True
+        return (
+            (flt.region is None or region in flt.region)
+            and (flt.region_class is None or self.region_class[region] in flt.region_class)
+            and (flt.period is None or period in flt.period)
+            and (flt.channel is None or channel is None or channel in flt.channel)
+        )
+
+
+def planning_data(s: Scenario) -> PlanningData:
+    periods = tuple(s.periods.names)
+    n = len(periods)
+    length = s.periods.length or tuple(1.0 / n for _ in periods)
+    season = s.periods.seasonality or length
+    channel_margin = {c.id: c.gross_margin for c in s.channels}
+    cells = tuple(
+        Cell(
+            region=c.region,
+            channel=c.channel,
+            base=c.base,
+            curve=c.curve,
+            margin=c.gross_margin if c.gross_margin is not None else channel_margin[c.channel],
+            lo=c.spend.min,
+            hi=c.spend.max if c.spend.max is not None else s.budget.total,
+            min_roi=c.min_roi,
+        )
+        for c in s.response
+    )
+    floors = {}
+    for r in s.regions:
+        g = r.growth_floor if r.growth_floor is not None else s.targets.growth_floor.get(r.class_)
+        if g is not None and r.last_year_revenue is not None:
+            floors[r.id] = g
+    return PlanningData(
+        scenario=s,
+        periods=periods,
+        length=dict(zip(periods, length)),
+        season=dict(zip(periods, season)),
+        regions=tuple(r.id for r in s.regions),
+        region_class={r.id: r.class_ for r in s.regions},
+        channels=tuple(c.id for c in s.channels),
+        cells=cells,
+        margin={(c.region, c.channel): c.margin for c in cells},
+        budget=s.budget.total,
+        reserve=(s.budget.reserve.min, s.budget.reserve.max),
+        growth_floor=floors,
+        last_year={r.id: r.last_year_revenue for r in s.regions if r.last_year_revenue is not None},
+        potential={r.id: r.potential for r in s.regions if r.potential is not None},
+        revenue_target=s.targets.revenue,
+        channel_roi={c.id: c.min_roi for c in s.channels if c.min_roi is not None},
+        staffing=_staffing(s, periods),
+        policies=tuple(s.policies),
+        tolerance=s.solver.pwl_tolerance,
+    )
+
+
+def _staffing(s: Scenario, periods: tuple[str, ...]) -> Staffing | None:
+    sf = s.sales_force
+    if sf is None:
+        return None
+    regions = [r.id for r in s.regions]
+    if isinstance(sf.max_hires_per_period, dict):
+        max_hires = {r: sf.max_hires_per_period.get(r) for r in regions}
+    else:
+        max_hires = {r: sf.max_hires_per_period for r in regions}
+    temp = sf.temp_staff
+    share = temp.share_of_people_cost if temp is not None else None
+    return Staffing(
+        cost=sf.cost_per_head,
+        capacity=sf.revenue_capacity,
+        current={r: sf.current.get(r, 0) for r in regions},
+        max_hires=max_hires,
+        hire_cost=sf.hire_cost,
+        allow_release=sf.allow_release,
+        release_cost=sf.release_cost,
+        temp_periods=tuple(p for p in periods if temp is not None and p in temp.periods),
+        temp_cost=temp.cost_per_head if temp is not None else 0.0,
+        temp_capacity=temp.revenue_capacity if temp is not None else 0.0,
+        temp_share=(share.min, share.max) if share is not None else None,
+    )

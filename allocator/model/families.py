@@ -1,0 +1,111 @@
+"""Constraint families 6-12: budget and reserve, growth floors, potential, revenue floor,
+ROI floors and share policies (``model.md``). One function per family."""
+
+from __future__ import annotations
+
+LE, GE = -1, 1
+
+
+def _all_keys(model):
+    return list(model.revenue)
+
+
+def add_budget_and_reserve(model, budget_slack: bool = False) -> None:
+    """Families 6 and 7: ``sum x + P + Z <= B`` and ``z_min B <= Z <= z_max B``."""
+    data, unit = model.data, model.unit
+    low, high = data.reserve
+    total = data.budget / unit
+    model.reserve = z = model.var()
+    terms = model.spend_terms(_all_keys(model)) + model.people_terms(model.people_cost_terms) + [(z, 1.0)]
+    if budget_slack:
+        model.budget_extension = extra = model.var()
+        terms.append((extra, -1.0))
+    model.add_row("budget", "budget", terms, LE, total, unit)
+    model.add_row("reserve_min", "reserve", [(z, 1.0)], GE, low * total, unit)
+    model.add_row("reserve_max", "reserve", [(z, 1.0)], LE, high * total, unit)
+
+
+def add_growth_floors(model) -> None:
+    """Family 8: ``sum_ct y_rct >= (1 + g_r) LY_r`` per region with a floor."""
+    data, unit = model.data, model.unit
+    for region, g in data.growth_floor.items():
+        floor = (1 + g) * data.last_year[region]
+        keys = [k for k in model.revenue if k[0] == region]
+        model.add_row(
+            f"growth_floor[{region}]", "growth_floor", model.revenue_terms(keys), GE, floor / unit, unit,
+            size=max(floor, 1.0), region=region, growth=g, floor=floor,
+        )
+
+
+def add_potential(model) -> None:
+    """Family 9: ``sum_ct y_rct <= POT_r``."""
+    unit = model.unit
+    for region, cap in model.data.potential.items():
+        keys = [k for k in model.revenue if k[0] == region]
+        model.add_row(f"potential[{region}]", "potential", model.revenue_terms(keys), LE, cap / unit, unit)
+
+
+def add_revenue_floor(model) -> None:
+    """Family 10: ``sum y >= T_rev``."""
+    target = model.data.revenue_target
+    if target is None:
+        return
+    terms = model.revenue_terms(_all_keys(model))
+    model.add_row("revenue_floor", "revenue_floor", terms, GE, target / model.unit, model.unit,
+                  size=max(target, 1.0), floor=target)
+
+
+def add_roi_floors(model) -> None:
+    """Family 11: ``m sum u >= (1 + rho) sum x`` per cell with ``min_roi`` and per channel."""
+    data = model.data
+    for cell in data.cells:
+        if cell.min_roi is not None:
+            keys = [(cell.region, cell.channel, t) for t in data.periods]
+            _roi_row(model, f"min_roi[{cell.region}/{cell.channel}]", keys, cell.min_roi, cell.hi)
+    for channel, rho in data.channel_roi.items():
+        keys = [k for k in model.revenue if k[1] == channel]
+        reach = sum(c.hi for c in data.cells if c.channel == channel)
+        _roi_row(model, f"min_roi[{channel}]", keys, rho, min(reach, data.budget))
+
+
+def _roi_row(model, name: str, keys, rho: float, reach: float) -> None:
+    margin = model.data.margin
+    terms = model.lift_terms(keys, lambda key: margin[key[:2]])
+    terms += [(v, -(1 + rho)) for v, _ in model.spend_terms(keys)]
+    model.add_row(name, "min_roi", terms, GE, 0.0, model.unit, size=max(reach * (1 + rho), 1.0), roi=rho)
+
+
+def add_policies(model) -> None:
+    """Family 12: ``min Q(base) <= Q(F) <= max Q(base)`` for each share policy."""
+    data = model.data
+    for policy in data.policies:
+        part, scale = _quantity(model, policy.share, policy.where)
+        base, _ = _quantity(model, policy.share, policy.of)
+        size = data.budget if scale != 1.0 else max(1.0, _heads(model))
+        for bound, sense, label in ((policy.min, GE, "min"), (policy.max, LE, "max")):
+            if bound is None:
+                continue
+            terms = part + [(v, -bound * c) for v, c in base]
+            model.add_row(f"policy[{policy.name}].{label}", "policy", terms, sense, 0.0, scale,
+                          size=size, policy=policy.name, bound=bound, side=label)
+
+
+def _quantity(model, quantity: str, flt):
+    """Terms of Q(F) in model units and the row scale (currency per model unit, or 1 for heads)."""
+    data = model.data
+    if quantity == "marketing_spend":
+        keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
+        return model.spend_terms(keys), model.unit
+    if quantity == "revenue":
+        keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
+        return model.revenue_terms(keys), model.unit
+    keys = [k for k in model.people_cost_terms if data.matches(flt, k[0], k[1])]
+    if quantity == "people_cost":
+        return model.people_terms(keys), model.unit
+    return [(model.core[k], data.length[k[1]]) for k in keys], 1.0
+
+
+def _heads(model) -> float:
+    sf = model.data.staffing
+    return float(sum(sf.current.values())) if sf is not None else 1.0
+

@@ -1,0 +1,78 @@
+"""Constraint families 1 and 2: response curves per cell and period, and annual spend bounds.
+
+A cell's period curve is the annual one scaled by seasonality, ``f_t(x) = s_t f(x / s_t)``.
+Its interpolant is built from segment variables ``d_k`` (spend in segment k, with slope
+``g_k``): spend is ``sum d_k`` and lift ``sum g_k d_k``. Where a later segment is steeper than an
+earlier one (S-shaped curves), a binary per link keeps the segments filling in order, so the
+solver finds the global optimum of the interpolated model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.model.curves import Breakpoints, breakpoints
+
+LE, GE = -1, 1
+
+
+def cell_label(region: str, channel: str) -> str:
+    return f"{region}/{channel}"
+
+
+def cell_breakpoints(model, cell, period: str) -> Breakpoints | None:
+    """Breakpoints of one cell in one period (``None`` when it cannot spend)."""
+    data = model.data
+    season = data.season[period]
+    if season <= 0 or cell.hi <= 0:
+        return None
+    shortest = min(s for s in data.season.values() if s > 0)
+    annual = breakpoints(cell.curve, cell.hi, cell.hi / shortest, data.tolerance)
+    reach = cell.hi / season
+    keep = annual.spend < reach
+    xs = np.append(annual.spend[keep], reach)
+    return Breakpoints(xs * season, annual.interpolate(xs) * season)
+
+
+def add_response(model) -> None:
+    """Family 1: ``u <= f_t(x)`` through segments, ``y <= b_t + u`` per cell and period."""
+    data, unit = model.data, model.unit
+    for cell in data.cells:
+        for period in data.periods:
+            key = (cell.region, cell.channel, period)
+            bp = cell_breakpoints(model, cell, period)
+            segments = []
+            if bp is not None:
+                lengths = np.diff(bp.spend) / unit
+                slopes = bp.slopes
+                segments = [(model.var(0.0, float(w)), float(g)) for w, g in zip(lengths, slopes)]
+                for k in bp.order_links():
+                    _order_link(model, segments, lengths, k)
+            model.segments[key] = segments
+            y = model.var()
+            model.revenue[key] = y
+            base = data.season[period] * cell.base / unit
+            terms = [(y, 1.0)] + [(v, -g) for v, g in segments]
+            label = f"response[{cell_label(cell.region, cell.channel)},{period}]"
+            model.add_row(label, "response", terms, LE, base, model.unit, region=cell.region, period=period)
+
+
+def _order_link(model, segments, lengths, k: int) -> None:
+    """Segment k+1 may only fill once segment k is full: ``d_k >= w_k z``, ``d_{k+1} <= w_{k+1} z``."""
+    z = model.var(0.0, 1.0, integer=True)
+    d_k, d_next = segments[k][0], segments[k + 1][0]
+    model.add_row("curve_order", "curve_order", [(d_k, 1.0), (z, -float(lengths[k]))], GE, 0.0, model.unit)
+    model.add_row("curve_order", "curve_order", [(d_next, 1.0), (z, -float(lengths[k + 1]))], LE, 0.0, model.unit)
+
+
+def add_spend_bounds(model) -> None:
+    """Family 2: ``lo <= sum_t x <= hi`` per cell."""
+    data, unit = model.data, model.unit
+    for cell in data.cells:
+        keys = [(cell.region, cell.channel, t) for t in data.periods]
+        terms = model.spend_terms(keys)
+        label = cell_label(cell.region, cell.channel)
+        if cell.lo > 0:
+            model.add_row(f"spend_min[{label}]", "spend_min", terms, GE, cell.lo / unit, unit, size=cell.lo)
+        if terms:
+            model.add_row(f"spend_max[{label}]", "spend_max", terms, LE, cell.hi / unit, unit)

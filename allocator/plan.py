@@ -1,0 +1,182 @@
+"""A solved model as tidy tables and totals (the ``Plan`` of the API and the run folder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pulp
+
+from allocator.model import curves
+from allocator.model.build import Model
+from allocator.model.response import cell_breakpoints
+from allocator.scenario import Scenario
+from allocator.solve import Solution, Status
+
+HIDDEN_KINDS = ("curve_order", "headcount_flow")
+ALLOCATION_COLUMNS = ["region", "channel", "period", "spend", "lift", "revenue", "marginal_roi"]
+HEADCOUNT_COLUMNS = ["region", "period", "core", "hires", "releases", "temp", "capacity", "utilisation"]
+CONSTRAINT_COLUMNS = ["name", "kind", "binding", "slack", "shadow_price"]
+SUMMARY_KEYS = [
+    "scenario", "status", "objective", "revenue", "marketing_spend", "people_cost", "reserve",
+    "unallocated", "marketing_roi", "budget_shadow_price", "mip_gap", "exact_curve_margin",
+    "solve_seconds", "solver",
+]
+
+
+@dataclass
+class Plan:
+    """What a run produces: status, totals, tables, and the diagnosis when no plan exists."""
+
+    scenario: Scenario
+    status: Status
+    summary: dict
+    allocation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ALLOCATION_COLUMNS))
+    headcount: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HEADCOUNT_COLUMNS))
+    constraints: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONSTRAINT_COLUMNS))
+    diagnosis: dict | None = None
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def objective(self) -> float | None:
+        return self.summary.get("objective")
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    def __getattr__(self, name: str):
+        if name in SUMMARY_KEYS:
+            return self.summary.get(name)
+        raise AttributeError(name)
+
+    def write(self, out_dir: str | Path = "runs") -> Path:
+        """Write the run folder ``out_dir/<scenario>`` (a new one each time); return its path."""
+        from allocator.output import write_run
+
+        return write_run(self, Path(out_dir))
+
+
+def _clean(values: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return np.where(np.abs(values) < tol, 0.0, values)
+
+
+def tabulate(model: Model, solution: Solution) -> Plan:
+    """Plan tables in currency from a solution with values (``optimal`` or ``feasible``)."""
+    value = dict(zip(model.columns, solution.values))
+    unit, data = model.unit, model.data
+
+    def val(v: pulp.LpVariable | None) -> float:
+        return 0.0 if v is None else float(value[v])
+
+    rows = []
+    exact_gain = 0.0
+    for cell in data.cells:
+        m = cell.margin
+        for period in data.periods:
+            key = (cell.region, cell.channel, period)
+            spend = max(0.0, sum(val(v) for v, _ in model.segments[key]) * unit)
+            bp = cell_breakpoints(model, cell, period)
+            season = data.season[period]
+            lift = float(bp.interpolate(spend)) if bp is not None else 0.0
+            if season > 0:
+                exact = season * float(curves.value(cell.curve, [spend / season])[0])
+                roi = m * float(curves.slope(cell.curve, [spend / season])[0]) - 1.0
+            else:
+                exact, roi = 0.0, float("nan")
+            exact_gain += m * (exact - lift)
+            revenue = max(0.0, val(model.revenue[key]) * unit)
+            rows.append((cell.region, cell.channel, period, spend, lift, revenue, roi if np.isfinite(roi) else np.nan))
+    allocation = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    for col in ("spend", "lift", "revenue"):
+        allocation[col] = _clean(allocation[col], 1e-7 * unit)
+
+    headcount = _headcount(model, val, allocation)
+    constraints = _constraints(model, solution)
+    margin = data.margin
+    weights = np.array([margin[(r, c)] for r, c in zip(allocation.region, allocation.channel)])
+    revenue = float(allocation.revenue.sum())
+    spend = float(allocation.spend.sum())
+    people = _people_cost(model, headcount)
+    reserve = max(0.0, val(model.reserve) * unit)
+    objective = float(weights @ allocation.revenue.to_numpy()) - spend - people
+    budget_row = constraints.loc[constraints.name == "budget", "shadow_price"]
+    summary = {
+        "scenario": data.scenario.scenario,
+        "status": str(solution.status),
+        "objective": objective,
+        "revenue": revenue,
+        "marketing_spend": spend,
+        "people_cost": people,
+        "reserve": reserve,
+        "unallocated": max(0.0, data.budget - spend - people - reserve),
+        "marketing_roi": float(weights @ allocation.lift.to_numpy()) / spend - 1.0 if spend > 0 else None,
+        "budget_shadow_price": _float_or_none(budget_row.iloc[0]) if len(budget_row) else None,
+        "mip_gap": solution.mip_gap,
+        "exact_curve_margin": objective + exact_gain,
+        "solve_seconds": solution.seconds,
+        "solver": solution.solver,
+    }
+    return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints)
+
+
+def _float_or_none(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def _headcount(model: Model, val, allocation: pd.DataFrame) -> pd.DataFrame:
+    data, sf = model.data, model.data.staffing
+    if sf is None:
+        return pd.DataFrame(columns=HEADCOUNT_COLUMNS)
+    sold = allocation.groupby(["region", "period"], sort=False).revenue.sum().to_dict()
+    rows = []
+    for region in data.regions:
+        for period in data.periods:
+            key = (region, period)
+            core, hires = round(val(model.core[key])), round(val(model.hires[key]))
+            releases = round(val(model.releases.get(key)))
+            temp = round(val(model.temp.get(key)))
+            capacity = sf.capacity * data.length[period] * core + sf.temp_capacity * temp
+            revenue = sold.get(key, 0.0)
+            utilisation = revenue / capacity if capacity > 0 else np.nan
+            rows.append((region, period, core, hires, releases, temp, capacity, utilisation))
+    return pd.DataFrame(rows, columns=HEADCOUNT_COLUMNS)
+
+
+def _people_cost(model: Model, headcount: pd.DataFrame) -> float:
+    sf, data = model.data.staffing, model.data
+    if sf is None or headcount.empty:
+        return 0.0
+    length = headcount.period.map(data.length)
+    return float(
+        (sf.cost * length * headcount.core).sum()
+        + sf.hire_cost * headcount.hires.sum()
+        + sf.release_cost * headcount.releases.sum()
+        + sf.temp_cost * headcount.temp.sum()
+    )
+
+
+def _constraints(model: Model, solution: Solution) -> pd.DataFrame:
+    rows = []
+    for i, row in enumerate(model.rows):
+        if row.kind in HIDDEN_KINDS:
+            continue
+        con = row.constraint
+        rhs = -con.constant
+        activity = float(solution.activity[i])
+        if con.sense == pulp.LpConstraintLE:
+            slack, sign = rhs - activity, 1.0
+        elif con.sense == pulp.LpConstraintGE:
+            slack, sign = activity - rhs, -1.0
+        else:
+            slack, sign = 0.0, 1.0
+        binding = slack <= 1e-6 * max(1.0, abs(rhs))
+        dual = solution.duals[i]
+        price = sign * dual * model.unit / row.scale if np.isfinite(dual) else np.nan
+        rows.append((row.name, row.kind, bool(binding), max(0.0, slack) * row.scale, price))
+    frame = pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
+    frame["shadow_price"] = _clean(frame.shadow_price.to_numpy(), 1e-9)
+    return frame

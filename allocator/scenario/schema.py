@@ -1,0 +1,318 @@
+"""The scenario schema (``spec/scenario.md``): frozen pydantic models, unknown keys forbidden.
+
+Field-level rules live here; rules that relate sections to each other are in ``checks.py``.
+Every message is written for a planner: it says what the value must be and what it was.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from allocator.scenario.amounts import AmountError, format_amount, parse_amount, parse_share
+
+SUM_TOLERANCE = 1e-6
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("allocator", message)
+
+
+def _amount_validator(minimum: float | None, strict: bool):
+    def check(raw: object) -> float:
+        try:
+            value = parse_amount(raw)
+        except AmountError as exc:
+            raise _fail(str(exc)) from None
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            op = ">" if strict else ">="
+            raise _fail(f"must be {op} {minimum:g} (got {raw!r})")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _share_validator(low: float, high: float | None, low_open: bool = False):
+    def check(raw: object) -> float:
+        try:
+            value = parse_share(raw)
+        except AmountError as exc:
+            raise _fail(str(exc)) from None
+        too_low = value <= low if low_open else value < low
+        if too_low or (high is not None and value > high):
+            bounds = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+            raise _fail(f"must be {bounds} (got {raw!r})")
+        return value
+
+    return BeforeValidator(check)
+
+
+Amount = Annotated[float, _amount_validator(0.0, strict=False)]
+PositiveAmount = Annotated[float, _amount_validator(0.0, strict=True)]
+Share = Annotated[float, _share_validator(0.0, 1.0)]
+PositiveShare = Annotated[float, _share_validator(0.0, 1.0, low_open=True)]
+Growth = Annotated[float, _share_validator(-1.0, None)]
+Roi = Annotated[float, _share_validator(-1.0, None)]
+PositiveNumber = Annotated[float, _amount_validator(0.0, strict=True)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- curves -------------------------------------------------------------------------------
+
+
+class HillCurve(Strict):
+    type: Literal["hill"]
+    max_lift: PositiveAmount
+    half_saturation: PositiveAmount
+    shape: PositiveNumber = 1.0
+
+
+class ExpCurve(Strict):
+    type: Literal["exp"]
+    max_lift: PositiveAmount
+    scale: PositiveAmount
+
+
+class LogCurve(Strict):
+    type: Literal["log"]
+    scale_lift: PositiveAmount
+    scale: PositiveAmount
+
+
+class LinearCurve(Strict):
+    type: Literal["linear"]
+    roas: Annotated[float, _amount_validator(0.0, strict=False)]
+    cap: PositiveAmount | None = None
+
+
+class PointsCurve(Strict):
+    type: Literal["points"]
+    points: tuple[tuple[Amount, Amount], ...] = Field(min_length=2)
+
+    @field_validator("points")
+    @classmethod
+    def _shape(cls, points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        if points[0] != (0.0, 0.0):
+            raise _fail(f"must start at (0, 0) (got ({points[0][0]:g}, {points[0][1]:g}))")
+        for i in range(1, len(points)):
+            if points[i][0] <= points[i - 1][0]:
+                raise _fail(f"spend must increase from point to point (point {i} does not)")
+            if points[i][1] < points[i - 1][1]:
+                raise _fail(f"lift must not fall as spend grows (point {i} falls)")
+        return points
+
+
+Curve = Annotated[
+    Union[HillCurve, ExpCurve, LogCurve, LinearCurve, PointsCurve], Field(discriminator="type")
+]
+CURVE_TYPES = ("hill", "exp", "log", "linear", "points")
+
+
+# --- sections -----------------------------------------------------------------------------
+
+
+class Periods(Strict):
+    names: tuple[Name, ...] = Field(min_length=1)
+    seasonality: tuple[Share, ...] | None = None
+    length: tuple[PositiveShare, ...] | None = None
+
+    @field_validator("names")
+    @classmethod
+    def _unique(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        _check_unique(names, "period name")
+        return names
+
+    @field_validator("seasonality", "length")
+    @classmethod
+    def _sums_to_one(cls, values, info):
+        if values is None:
+            return values
+        names = info.data.get("names")
+        if names is not None and len(values) != len(names):
+            raise _fail(f"has {len(values)} values but there are {len(names)} periods")
+        total = sum(values)
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            raise _fail(f"must sum to 100% (sums to {total:.6%})")
+        return values
+
+
+class Reserve(Strict):
+    min: Share = 0.0
+    max: Share = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Reserve":
+        if self.min > self.max:
+            raise _fail(f"min ({self.min:.2%}) must not exceed max ({self.max:.2%})")
+        if self.max >= 1.0:
+            raise _fail(f"max must be below 100% (got {self.max:.2%})")
+        return self
+
+
+class Budget(Strict):
+    total: PositiveAmount
+    reserve: Reserve = Reserve()
+
+
+class Targets(Strict):
+    revenue: Amount | None = None
+    growth_floor: dict[Name, Growth] = {}
+
+
+class Region(Strict):
+    id: Name
+    class_: Name = Field("default", alias="class")
+    last_year_revenue: Amount | None = None
+    potential: Amount | None = None
+    growth_floor: Growth | None = None
+
+
+class Channel(Strict):
+    id: Name
+    gross_margin: Share
+    min_roi: Roi | None = None
+
+
+class SpendBounds(Strict):
+    min: Amount = 0.0
+    max: Amount | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SpendBounds":
+        if self.max is not None and self.min > self.max:
+            raise _fail(f"min ({format_amount(self.min)}) must not exceed max ({format_amount(self.max)})")
+        return self
+
+
+class ResponseCell(Strict):
+    region: Name
+    channel: Name
+    base: Amount = 0.0
+    curve: Curve
+    spend: SpendBounds = SpendBounds()
+    gross_margin: Share | None = None
+    min_roi: Roi | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.region, self.channel)
+
+
+class ShareRange(Strict):
+    min: Share = 0.0
+    max: Share = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ShareRange":
+        if self.min > self.max:
+            raise _fail(f"min ({self.min:.2%}) must not exceed max ({self.max:.2%})")
+        return self
+
+
+class TempStaff(Strict):
+    periods: tuple[Name, ...] = Field(min_length=1)
+    cost_per_head: Amount
+    revenue_capacity: Amount
+    share_of_people_cost: ShareRange | None = None
+
+
+HeadCount = Annotated[int, Field(ge=0, strict=True)]
+
+
+class SalesForce(Strict):
+    cost_per_head: Amount
+    revenue_capacity: PositiveAmount
+    current: dict[Name, HeadCount] = {}
+    max_hires_per_period: HeadCount | dict[Name, HeadCount] | None = None
+    hire_cost: Amount = 0.0
+    allow_release: bool = False
+    release_cost: Amount = 0.0
+    temp_staff: TempStaff | None = None
+
+
+class Filter(Strict):
+    region: tuple[Name, ...] | None = None
+    region_class: tuple[Name, ...] | None = None
+    channel: tuple[Name, ...] | None = None
+    period: tuple[Name, ...] | None = None
+
+    @field_validator("region", "region_class", "channel", "period", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+
+Quantity = Literal["marketing_spend", "revenue", "people_cost", "headcount"]
+
+
+class Policy(Strict):
+    name: Name
+    share: Quantity
+    where: Filter
+    of: Filter | None = None
+    min: Share | None = None
+    max: Share | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> "Policy":
+        if self.min is None and self.max is None:
+            raise _fail("needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise _fail(f"min ({self.min:.2%}) must not exceed max ({self.max:.2%})")
+        return self
+
+
+class Solver(Strict):
+    name: Literal["highs", "cbc"] = "highs"
+    time_limit: PositiveNumber | None = None
+    mip_gap: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-4
+    pwl_tolerance: Annotated[float, Field(gt=0.0, le=0.5)] = 1e-3
+
+
+class ScenarioModel(Strict):
+    scenario: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^/\\\x00-\x1f]+$")]
+    description: str = ""
+    currency: str = ""
+    periods: Periods
+    budget: Budget
+    targets: Targets = Targets()
+    regions: tuple[Region, ...] = Field(min_length=1)
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    response: tuple[ResponseCell, ...] = ()
+    response_model: str | None = None
+    sales_force: SalesForce | None = None
+    policies: tuple[Policy, ...] = ()
+    solver: Solver = Solver()
+
+    @field_validator("scenario")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        if name.strip() in ("", ".", "..") or name != name.strip():
+            raise _fail(f"must be usable as a folder name (got {name!r})")
+        return name
+
+    @field_validator("regions", "channels")
+    @classmethod
+    def _unique_ids(cls, items, info):
+        _check_unique([item.id for item in items], f"{info.field_name[:-1]} id")
+        return items
+
+    @field_validator("policies")
+    @classmethod
+    def _unique_names(cls, items):
+        _check_unique([item.name for item in items], "policy name")
+        return items
+
+
+def _check_unique(values, what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise _fail(f"{what} {value!r} appears more than once")
+        seen.add(value)

@@ -1,0 +1,255 @@
+"""Solve a built model with HiGHS (in-process, bulk transfer) or CBC (bundled with PuLP).
+
+Both paths return a :class:`Solution`: column values, row activities, and per-row shadow
+prices ``d objective / d rhs`` in model units. For a MIP, shadow prices come from the LP with
+every integer variable fixed at its optimal value (``model.md``).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pulp
+import scipy.sparse as sp
+
+from allocator.model.build import Model
+
+INF = highspy.kHighsInf
+
+
+class Status(StrEnum):
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # stopped by the time limit with a plan; the gap says how far off
+    INFEASIBLE = "infeasible"
+    NOT_SOLVED = "not_solved"  # stopped by the time limit before any plan was found
+
+
+@dataclass
+class Solution:
+    status: Status
+    values: np.ndarray
+    activity: np.ndarray
+    duals: np.ndarray  # d objective / d rhs per row, model units; NaN when unknown
+    objective: float
+    mip_gap: float
+    seconds: float
+    solver: str
+
+
+@dataclass
+class LinearForm:
+    """The model as arrays: ``max c x`` s.t. ``row_lo <= A x <= row_hi``, ``lb <= x <= ub``."""
+
+    c: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integer: np.ndarray
+    matrix: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    tie_break: int | None = None  # column whose small objective weight only breaks ties
+
+    @property
+    def margin_cost(self) -> np.ndarray:
+        """The objective without the tie-break weight: shadow prices are read against it."""
+        c = self.c.copy()
+        if self.tie_break is not None:
+            c[self.tie_break] = 0.0
+        return c
+
+
+def linear_form(model: Model) -> LinearForm:
+    """Read the PuLP problem into arrays in one pass over its rows."""
+    index = {v: i for i, v in enumerate(model.columns)}
+    n = len(model.columns)
+    c = np.zeros(n)
+    for v, coef in model.prob.objective.items():
+        c[index[v]] += coef
+    lb = np.array([v.lowBound if v.lowBound is not None else -INF for v in model.columns], dtype=float)
+    ub = np.array([v.upBound if v.upBound is not None else INF for v in model.columns], dtype=float)
+    integer = np.array([v.cat == pulp.LpInteger for v in model.columns], dtype=bool)
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    row_lo = np.empty(len(model.rows))
+    row_hi = np.empty(len(model.rows))
+    for r, row in enumerate(model.rows):
+        con = row.constraint
+        items = con.expr.items()
+        indices.extend(index[v] for v, _ in items)
+        data.extend(coef for _, coef in items)
+        indptr.append(len(indices))
+        rhs = -con.constant
+        row_lo[r] = rhs if con.sense in (pulp.LpConstraintGE, pulp.LpConstraintEQ) else -INF
+        row_hi[r] = rhs if con.sense in (pulp.LpConstraintLE, pulp.LpConstraintEQ) else INF
+    matrix = sp.csr_matrix((np.asarray(data, float), np.asarray(indices, np.int32), np.asarray(indptr)), shape=(len(model.rows), n))
+    tie_break = index[model.reserve] if model.reserve is not None and not model.elastic else None
+    return LinearForm(c, lb, ub, integer, matrix, row_lo, row_hi, tie_break)
+
+
+def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
+    if solver == "highs":
+        return solve_highs(linear_form(model), time_limit, mip_gap)
+    if solver == "cbc":
+        return solve_cbc(model, time_limit, mip_gap)
+    raise ValueError(f"unknown solver {solver!r} (use highs or cbc)")
+
+
+# --- HiGHS ----------------------------------------------------------------------------------
+
+
+class HighsRunner:
+    """A persistent HiGHS model: pass it once, change bounds or the budget and re-solve warm."""
+
+    def __init__(self, form: LinearForm):
+        self.form = form
+        self.highs = highspy.Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        self._pass(form.lb, form.ub, form.integer)
+
+    def _pass(self, lb, ub, integer, cost=None) -> None:
+        f = self.form
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(f.c), len(f.row_lo)
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = f.c if cost is None else cost, lb, ub
+        lp.row_lower_, lp.row_upper_ = f.row_lo, f.row_hi
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = f.matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = f.matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = f.matrix.data
+        if integer.any():
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+        self.highs.passModel(lp)
+
+    def run(self, time_limit: float | None, mip_gap: float) -> Solution:
+        h, f = self.highs, self.form
+        h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        start = time.perf_counter()
+        h.run()
+        status = _highs_status(h)
+        values = np.asarray(h.getSolution().col_value) if status in (Status.OPTIMAL, Status.FEASIBLE) else np.array([])
+        info = h.getInfo()
+        mip = bool(f.integer.any())
+        gap = float(info.mip_gap) if mip and status in (Status.OPTIMAL, Status.FEASIBLE) else 0.0
+        if not np.isfinite(gap):
+            gap = 1.0
+        duals = np.full(len(f.row_lo), np.nan)
+        if status in (Status.OPTIMAL, Status.FEASIBLE):
+            duals = self._duals(values)
+        seconds = time.perf_counter() - start
+        activity = f.matrix @ values if len(values) else np.array([])
+        objective = float(f.c @ values) if len(values) else float("nan")
+        return Solution(status, values, activity, duals, objective, gap, seconds, "highs")
+
+    def _duals(self, values: np.ndarray) -> np.ndarray:
+        """Duals of the LP with integer columns fixed at their (rounded) values, read against
+        the margin objective (without the reserve tie-break)."""
+        f = self.form
+        if not f.integer.any() and f.tie_break is None:
+            return np.asarray(self.highs.getSolution().row_dual)
+        fixed = HighsRunner.__new__(HighsRunner)
+        fixed.form, fixed.highs = f, highspy.Highs()
+        fixed.highs.setOptionValue("output_flag", False)
+        lb, ub = f.lb.copy(), f.ub.copy()
+        lb[f.integer] = ub[f.integer] = np.round(values[f.integer])
+        fixed._pass(lb, ub, np.zeros_like(f.integer), cost=f.margin_cost)
+        fixed.highs.run()
+        if fixed.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.full(len(f.row_lo), np.nan)
+        return np.asarray(fixed.highs.getSolution().row_dual)
+
+
+def _highs_status(h: highspy.Highs) -> Status:
+    ms = h.getModelStatus()
+    has_plan = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+    if ms == highspy.HighsModelStatus.kOptimal:
+        return Status.OPTIMAL
+    if ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return Status.INFEASIBLE
+    return Status.FEASIBLE if has_plan else Status.NOT_SOLVED
+
+
+def solve_highs(form: LinearForm, time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
+    return HighsRunner(form).run(time_limit, mip_gap)
+
+
+# --- CBC ------------------------------------------------------------------------------------
+
+
+def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
+    prob = model.prob
+    integers = [v for v in model.columns if v.cat == pulp.LpInteger]
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "cbc.log"
+        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=mip_gap, logPath=str(log))
+        prob.solve(cmd)
+        text = log.read_text(errors="replace") if log.exists() else ""
+    status = _cbc_status(prob, text)
+    values = np.array([v.varValue if v.varValue is not None else 0.0 for v in model.columns])
+    gap = 0.0
+    if integers and status in (Status.OPTIMAL, Status.FEASIBLE):
+        gap = _cbc_gap(text, status)
+    duals = np.full(len(model.rows), np.nan)
+    if status in (Status.OPTIMAL, Status.FEASIBLE):
+        duals = _cbc_duals(model, integers, values)
+    seconds = time.perf_counter() - start
+    if status not in (Status.OPTIMAL, Status.FEASIBLE):
+        values = np.array([])
+    form = linear_form(model)
+    activity = form.matrix @ values if len(values) else np.array([])
+    objective = float(form.c @ values) if len(values) else float("nan")
+    return Solution(status, values, activity, duals, objective, gap, seconds, "cbc")
+
+
+def _cbc_status(prob: pulp.LpProblem, log: str) -> Status:
+    if prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal:
+        return Status.OPTIMAL
+    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        return Status.FEASIBLE
+    if prob.status == pulp.LpStatusInfeasible or "infeasible" in log.lower():
+        return Status.INFEASIBLE
+    return Status.NOT_SOLVED
+
+
+def _cbc_gap(log: str, status: Status) -> float:
+    match = re.search(r"^Gap:\s+([-\d.eE+]+)", log, re.MULTILINE)
+    if match:
+        return abs(float(match.group(1)))
+    return 0.0 if status == Status.OPTIMAL else float("nan")
+
+
+def _pis(model: Model) -> np.ndarray:
+    return np.array([r.constraint.pi if r.constraint.pi is not None else np.nan for r in model.rows], dtype=float)
+
+
+def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray) -> np.ndarray:
+    """Fix the integers, re-solve the LP with CBC, read the duals, restore the problem."""
+    index = {v: i for i, v in enumerate(model.columns)}
+    saved = [(v, v.lowBound, v.upBound) for v in integers]
+    objective = model.prob.objective
+    try:
+        for v in integers:
+            fixed = float(round(values[index[v]]))
+            v.lowBound = v.upBound = fixed
+            v.cat = pulp.LpContinuous
+        if model.reserve is not None and not model.elastic:
+            margin = pulp.LpAffineExpression({v: c for v, c in objective.items() if v is not model.reserve})
+            model.prob.setObjective(margin)
+        model.prob.solve(pulp.PULP_CBC_CMD(msg=False))
+        duals = _pis(model) if model.prob.status == pulp.LpStatusOptimal else np.full(len(model.rows), np.nan)
+    finally:
+        for v, lo, hi in saved:
+            v.lowBound, v.upBound, v.cat = lo, hi, pulp.LpInteger
+        model.prob.setObjective(objective)
+    return duals
