@@ -113,6 +113,9 @@ class HighsRunner:
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("threads", 1)
+        # RINS/RENS sub-MIPs cost 3-4x the whole solve on our staffing models (docs/performance.md)
+        self.highs.setOptionValue("mip_heuristic_run_rins", False)
+        self.highs.setOptionValue("mip_heuristic_run_rens", False)
         self._pass(form.lb, form.ub, form.integer)
 
     def _pass(self, lb, ub, integer, cost=None) -> None:

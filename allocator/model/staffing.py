@@ -22,11 +22,11 @@ def add_staffing(model) -> None:
         for period in data.periods:
             key = (region, period)
             h = model.var(integer=True)
-            n = model.var(integer=True)
+            n = model.var()  # integer through the flow equation
             model.core[key], model.hires[key] = h, n
             flow = [(h, 1.0), (n, -1.0)] + ([(previous, -1.0)] if previous is not None else [])
             if sf.allow_release:
-                model.releases[key] = o = model.var(integer=True)
+                model.releases[key] = o = model.var()
                 flow.append((o, 1.0))
             start = float(sf.current[region]) if previous is None else 0.0
             model.add_row(f"headcount_flow[{region},{period}]", "headcount_flow", flow, EQ, start, 1.0)
