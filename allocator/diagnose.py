@@ -50,8 +50,8 @@ def _budget_needed(data: PlanningData, solver: str, time_limit: float | None) ->
     solution = solve_model(model, solver, time_limit, mip_gap=1e-6)
     if solution.status not in SOLVED:
         return None
-    index = model.columns.index(model.budget_extension)
-    return float(solution.values[index]) * model.unit
+    value = dict(zip(model.columns, solution.values))  # keyed by identity: PuLP's == builds a constraint
+    return float(value[model.budget_extension]) * model.unit
 
 
 def _words(row, short: float, data: PlanningData) -> str:

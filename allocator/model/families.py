@@ -17,12 +17,13 @@ def add_budget_and_reserve(model, budget_slack: bool = False) -> None:
     total = data.budget / unit
     model.reserve = z = model.var()
     terms = model.spend_terms(_all_keys(model)) + model.people_terms(model.people_cost_terms) + [(z, 1.0)]
-    if budget_slack:
-        model.budget_extension = extra = model.var()
-        terms.append((extra, -1.0))
-    model.add_row("budget", "budget", terms, LE, total, unit)
-    model.add_row("reserve_min", "reserve", [(z, 1.0)], GE, low * total, unit)
-    model.add_row("reserve_max", "reserve", [(z, 1.0)], LE, high * total, unit)
+    extra = []
+    if budget_slack:  # an open budget extension: the reserve keeps its share of the larger budget
+        model.budget_extension = model.var()
+        extra = [(model.budget_extension, -1.0)]
+    model.add_row("budget", "budget", terms + extra, LE, total, unit)
+    model.add_row("reserve_min", "reserve", [(z, 1.0)] + [(v, low * c) for v, c in extra], GE, low * total, unit)
+    model.add_row("reserve_max", "reserve", [(z, 1.0)] + [(v, high * c) for v, c in extra], LE, high * total, unit)
 
 
 def add_growth_floors(model) -> None:
