@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -195,8 +196,7 @@ def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
-        cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=mip_gap, logPath=str(log))
-        prob.solve(cmd)
+        prob.solve(_cbc(timeLimit=time_limit, gapRel=mip_gap, logPath=str(log)))
         text = log.read_text(errors="replace") if log.exists() else ""
     status = _cbc_status(prob, text)
     values = np.array([v.varValue if v.varValue is not None else 0.0 for v in model.columns])
@@ -213,6 +213,13 @@ def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e
     activity = form.matrix @ values if len(values) else np.array([])
     objective = float(form.c @ values) if len(values) else float("nan")
     return Solution(status, values, activity, duals, objective, gap, seconds, "cbc")
+
+
+def _cbc(**options) -> pulp.LpSolver:
+    """The CBC binary bundled with PuLP 3 (PuLP flags it for removal in 4.0; we pin pulp<4)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(msg=False, **options)
 
 
 def _cbc_status(prob: pulp.LpProblem, log: str) -> Status:
@@ -249,7 +256,7 @@ def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray
         if model.reserve is not None and not model.elastic:
             margin = pulp.LpAffineExpression({v: c for v, c in objective.items() if v is not model.reserve})
             model.prob.setObjective(margin)
-        model.prob.solve(pulp.PULP_CBC_CMD(msg=False))
+        model.prob.solve(_cbc())
         duals = _pis(model) if model.prob.status == pulp.LpStatusOptimal else np.full(len(model.rows), np.nan)
     finally:
         for v, lo, hi in saved:

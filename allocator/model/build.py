@@ -61,7 +61,7 @@ class Model:
 
     def var(self, low: float = 0.0, high: float | None = None, integer: bool = False) -> pulp.LpVariable:
         cat = pulp.LpInteger if integer else pulp.LpContinuous
-        v = pulp.LpVariable(f"v{next(self._ids)}", lowBound=low, upBound=high, cat=cat)
+        v = self.prob.add_variable(f"v{next(self._ids)}", lowBound=low, upBound=high, cat=cat)
         self.columns.append(v)
         return v
 

@@ -1,0 +1,190 @@
+"""An independent check of a written run folder against every constraint of ``model.md``.
+
+It rereads ``scenario.yaml``, ``summary.json`` and the CSV tables, recomputes every total, and
+checks each constraint family from those tables alone: never from the model's variables.
+It uses the exact curves (not the model's breakpoints), allowing the stated PWL tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator import load_scenario
+from allocator.model import curves
+
+
+class PlanViolation(AssertionError):
+    pass
+
+
+def check_run(folder: Path) -> dict:
+    """Raise :class:`PlanViolation` listing every broken rule; return the summary when all hold."""
+    folder = Path(folder)
+    s = load_scenario(folder / "scenario.yaml")
+    summary = json.loads((folder / "summary.json").read_text())
+    alloc = pd.read_csv(folder / "allocation.csv", keep_default_na=False, na_values=[""],
+                        dtype={"region": str, "channel": str, "period": str})
+    heads = pd.read_csv(folder / "headcount.csv", keep_default_na=False, na_values=[""],
+                        dtype={"region": str, "period": str})
+    cons = pd.read_csv(folder / "constraints.csv", keep_default_na=False, na_values=[""])
+    errors: list[str] = []
+    B = s.budget.total
+    tol = 1e-6 * B  # money tolerance: solver feasibility, far below any reported precision
+
+    def need(ok: bool, message: str) -> None:
+        if not ok:
+            errors.append(message)
+
+    periods = list(s.periods.names)
+    n = len(periods)
+    length = dict(zip(periods, s.periods.length or [1 / n] * n))
+    season = dict(zip(periods, s.periods.seasonality or [length[p] for p in periods]))
+    margins = {c.id: c.gross_margin for c in s.channels}
+    cells = {(c.region, c.channel): c for c in s.response}
+    cls = {r.id: r.class_ for r in s.regions}
+    m = {k: (c.gross_margin if c.gross_margin is not None else margins[k[1]]) for k, c in cells.items()}
+
+    need(len(alloc) == len(cells) * n, f"allocation has {len(alloc)} rows, expected {len(cells) * n}")
+    need((alloc[["spend", "lift", "revenue"]] >= -tol).all().all(), "negative spend, lift or revenue")
+
+    # 1. response: revenue <= s_t b + lift, lift <= exact curve (+ tolerance)
+    for row in alloc.itertuples():
+        cell = cells[(row.region, row.channel)]
+        st = season[row.period]
+        hi = cell.spend.max if cell.spend.max is not None else B
+        slack = s.solver.pwl_tolerance * float(curves.value(cell.curve, [hi])[0]) + tol
+        exact = st * float(curves.value(cell.curve, [row.spend / st])[0]) if st > 0 else 0.0
+        need(row.lift <= exact + slack, f"lift above the curve in {row.region}/{row.channel}/{row.period}")
+        need(row.lift >= exact - slack - tol, f"lift far below the curve in {row.region}/{row.channel}/{row.period}")
+        need(row.revenue <= st * cell.base + row.lift + tol, f"revenue above base + lift in {row.region}/{row.channel}/{row.period}")
+
+    # 2. annual spend bounds per cell
+    spend_cell = alloc.groupby(["region", "channel"]).spend.sum()
+    for key, cell in cells.items():
+        hi = cell.spend.max if cell.spend.max is not None else B
+        need(cell.spend.min - tol <= spend_cell[key] <= hi + tol, f"spend of {key} outside its bounds")
+
+    # 3-5. staffing: flow, hire limits, integrality, capacity, people cost, temp share
+    people = 0.0
+    sf = s.sales_force
+    revenue_rt = alloc.groupby(["region", "period"]).revenue.sum()
+    if sf is not None:
+        temp_periods = set(sf.temp_staff.periods) if sf.temp_staff else set()
+        temp_cost = sf.temp_staff.cost_per_head if sf.temp_staff else 0.0
+        temp_cap = sf.temp_staff.revenue_capacity if sf.temp_staff else 0.0
+        for region in cls:
+            previous = sf.current.get(region, 0)
+            rows = heads[heads.region == region].set_index("period").loc[periods]
+            limit = sf.max_hires_per_period
+            limit = limit.get(region) if isinstance(limit, dict) else limit
+            for p, h in rows.iterrows():
+                for col in ("core", "hires", "releases", "temp"):
+                    need(float(h[col]) == int(h[col]) and h[col] >= 0, f"{col} not a whole number >= 0 in {region}/{p}")
+                need(h.core == previous + h.hires - h.releases, f"headcount flow broken in {region}/{p}")
+                need(limit is None or h.hires <= limit, f"hires above the limit in {region}/{p}")
+                need(sf.allow_release or h.releases == 0, f"releases without allow_release in {region}/{p}")
+                need(p in temp_periods or h.temp == 0, f"temp staff outside temp periods in {region}/{p}")
+                capacity = sf.revenue_capacity * length[p] * h.core + temp_cap * h.temp
+                need(math.isclose(h.capacity, capacity, rel_tol=1e-9, abs_tol=1e-6), f"capacity misreported in {region}/{p}")
+                need(revenue_rt.get((region, p), 0.0) <= capacity + tol, f"revenue above capacity in {region}/{p}")
+                people += (sf.cost_per_head * length[p] * h.core + sf.hire_cost * h.hires
+                           + sf.release_cost * h.releases + temp_cost * h.temp)
+                previous = h.core
+        temp_spend = temp_cost * heads.temp.sum()
+        share = sf.temp_staff.share_of_people_cost if sf.temp_staff else None
+        if share is not None:
+            need(share.min * people - tol <= temp_spend <= share.max * people + tol, "temp-staff share of people cost broken")
+    else:
+        need(heads.empty, "headcount rows without a sales force")
+
+    # 6-7. budget and reserve
+    spend = alloc.spend.sum()
+    reserve = summary["reserve"]
+    need(spend + people + reserve <= B + tol, "budget exceeded")
+    need(s.budget.reserve.min * B - tol <= reserve <= s.budget.reserve.max * B + tol, "reserve outside its bounds")
+
+    # 8-10. growth floors, potential, company revenue floor
+    revenue_r = alloc.groupby("region").revenue.sum()
+    for r in s.regions:
+        g = r.growth_floor if r.growth_floor is not None else s.targets.growth_floor.get(r.class_)
+        if g is not None and r.last_year_revenue is not None:
+            need(revenue_r.get(r.id, 0.0) >= (1 + g) * r.last_year_revenue - tol, f"growth floor of {r.id} broken")
+        if r.potential is not None:
+            need(revenue_r.get(r.id, 0.0) <= r.potential + tol, f"potential of {r.id} exceeded")
+    if s.targets.revenue is not None:
+        need(alloc.revenue.sum() >= s.targets.revenue - tol, "company revenue floor broken")
+
+    # 11. ROI floors, per cell and per channel
+    alloc["m"] = [m[(a, b)] for a, b in zip(alloc.region, alloc.channel)]
+    for key, cell in cells.items():
+        if cell.min_roi is not None:
+            sub = alloc[(alloc.region == key[0]) & (alloc.channel == key[1])]
+            need((sub.m * sub.lift).sum() >= (1 + cell.min_roi) * sub.spend.sum() - tol, f"ROI floor of {key} broken")
+    for c in s.channels:
+        if c.min_roi is not None:
+            sub = alloc[alloc.channel == c.id]
+            need((sub.m * sub.lift).sum() >= (1 + c.min_roi) * sub.spend.sum() - tol, f"ROI floor of channel {c.id} broken")
+
+    # 12. share policies
+    for policy in s.policies:
+        part = _quantity(policy.share, policy.where, alloc, heads, s, length, cls)
+        base = _quantity(policy.share, policy.of, alloc, heads, s, length, cls)
+        ptol = tol if policy.share != "headcount" else 1e-6
+        if policy.min is not None:
+            need(part >= policy.min * base - ptol, f"policy {policy.name!r} below its min")
+        if policy.max is not None:
+            need(part <= policy.max * base + ptol, f"policy {policy.name!r} above its max")
+
+    # totals
+    objective = (alloc.m * alloc.revenue).sum() - spend - people
+    for key, value in (("revenue", alloc.revenue.sum()), ("marketing_spend", spend), ("people_cost", people),
+                       ("objective", objective), ("unallocated", B - spend - people - reserve)):
+        need(math.isclose(summary[key], value, rel_tol=1e-9, abs_tol=1e-3), f"summary {key} {summary[key]} != {value}")
+    if spend > 0:
+        roi = (alloc.m * alloc.lift).sum() / spend - 1
+        need(math.isclose(summary["marketing_roi"], roi, rel_tol=1e-9, abs_tol=1e-12), "marketing_roi misreported")
+    need(summary["status"] in ("optimal", "feasible"), f"status {summary['status']}")
+    budget = cons[cons.name == "budget"]
+    need(len(budget) == 1 and math.isclose(float(budget.shadow_price.iloc[0]), summary["budget_shadow_price"]),
+         "budget shadow price differs between constraints.csv and summary.json")
+    need(set(cons.columns) == {"name", "kind", "binding", "slack", "shadow_price"}, "constraints.csv columns")
+    need(bool((cons.slack >= 0).all()), "negative slack in constraints.csv")
+    need(bool((cons[cons.slack > 1e-3 * B].shadow_price.abs() < 1e-9).all()), "non-binding row with a shadow price")
+    if errors:
+        raise PlanViolation(f"{folder}: " + "; ".join(errors))
+    return summary
+
+
+def _quantity(kind, flt, alloc, heads, s, length, cls) -> float:
+    def keep(frame, with_channel: bool) -> pd.Series:
+        mask = np.ones(len(frame), dtype=bool)
+        if flt is None:
+            return pd.Series(mask, index=frame.index)
+        if flt.region:
+            mask &= frame.region.isin(flt.region).to_numpy()
+        if flt.region_class:
+            mask &= frame.region.map(cls).isin(flt.region_class).to_numpy()
+        if flt.period:
+            mask &= frame.period.isin(flt.period).to_numpy()
+        if with_channel and flt.channel:
+            mask &= frame.channel.isin(flt.channel).to_numpy()
+        return pd.Series(mask, index=frame.index)
+
+    if kind == "marketing_spend":
+        return float(alloc.spend[keep(alloc, True)].sum())
+    if kind == "revenue":
+        return float(alloc.revenue[keep(alloc, True)].sum())
+    sf = s.sales_force
+    if sf is None:
+        return 0.0
+    h = heads[keep(heads, False)]
+    if kind == "headcount":
+        return float((h.period.map(length) * h.core).sum())
+    temp_cost = sf.temp_staff.cost_per_head if sf.temp_staff else 0.0
+    return float((sf.cost_per_head * h.period.map(length) * h.core + sf.hire_cost * h.hires
+                  + sf.release_cost * h.releases + temp_cost * h.temp).sum())

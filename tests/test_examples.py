@@ -1,0 +1,75 @@
+"""Every example scenario runs end to end, and its written plan passes the independent checker."""
+
+import json
+
+import pytest
+
+from allocator import load_scenario, solve
+from tests.conftest import SCENARIOS, run_cli
+from tests.plan_checker import check_run
+
+FEASIBLE = ["annual_plan.yaml", "quarter_12_weeks.yaml"]
+
+
+@pytest.mark.parametrize("name", FEASIBLE)
+def test_example_runs_and_its_written_plan_satisfies_every_constraint(name, tmp_path):
+    result = run_cli("run", SCENARIOS / name, "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    (folder,) = [p for p in tmp_path.iterdir()]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "allocation.csv", "constraints.csv", "headcount.csv", "scenario.yaml", "summary.json"]
+    summary = check_run(folder)
+    assert summary["status"] == "optimal"
+
+
+@pytest.mark.parametrize("name", FEASIBLE)
+def test_highs_and_cbc_agree_on_the_optimum_within_the_mip_gap(name):
+    scenario = load_scenario(SCENARIOS / name)
+    highs = solve(scenario, solver="highs")
+    cbc = solve(scenario, solver="cbc")
+    assert highs.status == cbc.status == "optimal"
+    gap = max(highs.summary["mip_gap"], cbc.summary["mip_gap"], scenario.solver.mip_gap)
+    assert abs(highs.objective - cbc.objective) <= 2 * gap * abs(highs.objective) + 1.0
+
+
+def test_annual_plan_binds_the_reserve_and_both_policies(tmp_path):
+    plan = solve(load_scenario(SCENARIOS / "annual_plan.yaml"))
+    binding = set(plan.constraints.loc[plan.constraints.binding, "name"])
+    assert {"budget", "reserve_min", "policy[growth markets get 60% of marketing].min",
+            "policy[online at most half of marketing].max"} <= binding
+    assert plan.summary["budget_shadow_price"] > 0
+    assert plan.summary["reserve"] == pytest.approx(0.05 * 23e6)
+
+
+def test_quarter_scenario_takes_its_curves_from_the_response_model_and_overrides_one_cell():
+    scenario = load_scenario(SCENARIOS / "quarter_12_weeks.yaml")
+    cells = {(c.region, c.channel): c for c in scenario.response}
+    assert len(cells) == 6
+    assert cells[("south", "online")].curve.type == "hill"          # overridden in the scenario
+    assert cells[("south", "online")].spend.max == 2.5e6
+    assert cells[("south", "online")].base == 4e6                   # kept from the model file
+    assert cells[("east", "offline")].curve.type == "exp"            # from the model file
+
+
+def test_infeasible_example_exits_1_with_a_diagnosis_in_plain_words(tmp_path):
+    result = run_cli("run", SCENARIOS / "infeasible_growth.yaml", "--out", tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "growth floor of region north (+70%, 34.0M) falls" in result.stderr
+    assert "budget.total would need about" in result.stderr
+    (folder,) = list(tmp_path.iterdir())
+    assert not (folder / "allocation.csv").exists()
+    diagnosis = json.loads((folder / "diagnosis.json").read_text())
+    assert {g["constraint"] for g in diagnosis["gave"]} >= {"growth_floor[north]"}
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "infeasible" and summary["objective"] is None
+
+
+def test_budget_the_diagnosis_asks_for_makes_the_plan_feasible():
+    scenario = load_scenario(SCENARIOS / "infeasible_growth.yaml")
+    plan = solve(scenario)
+    extra = plan.diagnosis["budget_needed"]
+    assert extra > 0
+    assert solve(scenario.with_changes({"budget.total": scenario.budget.total + extra * 1.001})).has_plan
+    assert not solve(scenario.with_changes({"budget.total": scenario.budget.total + extra * 0.95})).has_plan
