@@ -64,6 +64,11 @@ def _guard(debug: bool, action):
         _fail_invalid(exc)
     except typer.Exit:
         raise
+    except OSError as exc:  # an output folder that cannot be written: the user's to fix
+        if debug:
+            raise
+        err.print(f"cannot write: {exc}", markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
     except KeyboardInterrupt:
         err.print("interrupted; nothing was written.")
         raise typer.Exit(130) from None
