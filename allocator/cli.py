@@ -128,7 +128,10 @@ def run(
 def print_summary(plan: Plan, folder: Path) -> None:
     s = plan.summary
     currency = plan.scenario.currency
-    money = (lambda v: "-" if v is None else f"{format_amount(v)} {currency}".strip())
+
+    def money(v: float | None) -> str:
+        return "-" if v is None else f"{format_amount(v)} {currency}".strip()
+
     table = Table(title=f"{s['scenario']}: {s['status']}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")

@@ -7,7 +7,6 @@ with an open-ended budget says how much more budget would make the original plan
 
 from __future__ import annotations
 
-
 from allocator.model.build import build_model
 from allocator.model.data import PlanningData
 from allocator.scenario.amounts import format_amount

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from allocator import load_scenario, solve
-from allocator import output
+from allocator import load_scenario, output, solve
 from tests.conftest import SCENARIOS, run_cli
 
 QUARTER = SCENARIOS / "quarter_12_weeks.yaml"

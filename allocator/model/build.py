@@ -12,8 +12,8 @@ from itertools import count
 
 import pulp
 
-from allocator.model.data import PlanningData
 from allocator.model import families, response, staffing
+from allocator.model.data import PlanningData
 
 LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
 RESERVE_EPS = 1e-6  # objective weight of the reserve: ties go to the largest reserve
