@@ -110,8 +110,7 @@ def run(
     """Solve a scenario and write its run folder."""
 
     def go() -> tuple[Plan, Path]:
-        if solver is not None and solver not in ("highs", "cbc"):
-            raise ScenarioError([Problem("--solver", None, "", f"must be highs or cbc (got {solver!r})")])
+        _check_solver(solver)
         sc = load_scenario(scenario)
         changes = parse_sets(set_)
         if changes:
@@ -150,6 +149,141 @@ def print_summary(plan: Plan, folder: Path) -> None:
         err.print("No plan satisfies every constraint: " + plan.diagnosis["explanation"], markup=False)
     elif not plan.has_plan:
         err.print("The solver stopped before finding any plan; raise --time-limit.", markup=False)
+    out.print(f"written: {folder}", highlight=False)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run folder written by `allocator run`.")],
+           debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False) -> None:
+    """Regenerate plan.xlsx and report.html of a run folder."""
+    from allocator.output import replace_file
+    from allocator.report import write_report, write_workbook
+
+    def go() -> None:
+        if not (run_dir / "summary.json").is_file():
+            raise ScenarioError([Problem(str(run_dir), None, "", "not a run folder (no summary.json)")])
+        plan = Plan.read(run_dir)
+        replace_file(run_dir / "plan.xlsx", lambda tmp: write_workbook(plan, tmp))
+        replace_file(run_dir / "report.html", lambda tmp: write_report(plan, tmp))
+
+    _guard(debug, go)
+    out.print(f"written: {run_dir / 'plan.xlsx'}, {run_dir / 'report.html'}", highlight=False)
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario files, one option each.")],
+    variant: Annotated[list[str] | None, typer.Option(
+        help="An option derived from the first scenario: 'PATH=VALUE;PATH=VALUE' (repeatable).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every option (repeatable).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the comparison folder.")] = Path("runs"),
+    solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per option.")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Solve budget options and write them side by side (compare.csv, .xlsx, .html)."""
+    from allocator.compare import compare_table, option_names, solve_options
+    from allocator.report.comparison import write_comparison
+
+    def go():
+        _check_solver(solver)
+        common = parse_sets(set_)
+        loaded = [load_scenario(p) for p in scenarios]
+        options = [s.with_changes(common) if common else s for s in loaded]
+        labels = [s.scenario for s in options]
+        for text in variant or []:
+            changes = parse_sets([part for part in text.split(";") if part.strip()])
+            options.append(options[0].with_changes(changes))
+            labels.append(f"{options[0].scenario} [{text}]")
+        names = option_names(options, labels)
+        plans = solve_options(options, solver, time_limit)
+        return plans, names, write_comparison(plans, names, out_dir, options[0].currency)
+
+    plans, names, folder = _guard(debug, go)
+    table = compare_table(plans, names)
+    view = Table(title="Budget options")
+    view.add_column("metric", style="bold")
+    for name in names:
+        view.add_column(name, justify="right")
+    for metric, row in table.iterrows():
+        view.add_row(metric.replace("_", " "), *[_cell(metric, v) for v in row])
+    out.print(view)
+    out.print(f"written: {folder}", highlight=False)
+
+
+def _cell(metric: str, value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, str):
+        return value
+    if metric == "marketing_roi":
+        return f"{value:.1%}"
+    if metric == "budget_shadow_price":
+        return f"{value:.3f}"
+    if metric in ("headcount", "temp_staff"):
+        return f"{value:.1f}"
+    return format_amount(value)
+
+
+def _check_solver(solver: str | None) -> None:
+    if solver is not None and solver not in ("highs", "cbc"):
+        raise ScenarioError([Problem("--solver", None, "", f"must be highs or cbc (got {solver!r})")])
+
+
+def parse_range(text: str, points: int) -> list[float]:
+    """``20M..40M`` and a point count -> evenly spaced budgets."""
+    from allocator.scenario.amounts import AmountError, parse_amount
+    from allocator.warm import budgets_between
+
+    low, sep, high = text.partition("..")
+    try:
+        if not sep:
+            raise AmountError("must look like LOW..HIGH, e.g. 20M..40M")
+        a, b = parse_amount(low), parse_amount(high)
+    except AmountError as exc:
+        raise ScenarioError([Problem("--budget", None, text, str(exc))]) from None
+    if not 0 < a < b:
+        raise ScenarioError([Problem("--budget", None, text, "needs 0 < LOW < HIGH")])
+    if points < 2:
+        raise ScenarioError([Problem("--points", None, str(points), "needs at least 2 points")])
+    return budgets_between(a, b, points)
+
+
+@app.command()
+def frontier(
+    scenario: Annotated[Path, typer.Argument(help="The scenario file.")],
+    budget: Annotated[str, typer.Option(help="Budget range LOW..HIGH, e.g. 20M..40M.")],
+    points: Annotated[int, typer.Option(help="Number of budgets in the range.")] = 11,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the frontier folder.")] = Path("runs"),
+    solver: Annotated[str | None, typer.Option(help="highs (default, warm re-solves) or cbc (rebuilds).")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    rebuild: Annotated[bool, typer.Option(help="Rebuild the model at every point instead of re-solving it.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Solve over a range of total budgets: frontier.csv and frontier.png."""
+    from allocator.frontier import frontier as run_frontier
+    from allocator.frontier import write_frontier
+
+    def go():
+        _check_solver(solver)
+        budgets = parse_range(budget, points)
+        sc = load_scenario(scenario)
+        changes = parse_sets(set_)
+        if changes:
+            sc = sc.with_changes(changes)
+        name = solver or sc.solver.name
+        table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit)
+        return table, write_frontier(table, sc, out_dir)
+
+    table, folder = _guard(debug, go)
+    view = Table(title="Budget frontier")
+    for column in ("budget", "status", "objective", "budget_shadow_price"):
+        view.add_column(column.replace("_", " "), justify="right")
+    for row in table.itertuples():
+        view.add_row(format_amount(row.budget), row.status, _cell("objective", row.objective),
+                     _cell("budget_shadow_price", row.budget_shadow_price))
+    out.print(view)
     out.print(f"written: {folder}", highlight=False)
 
 

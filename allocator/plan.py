@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pulp
 from allocator.model import curves
 from allocator.model.build import Model
 from allocator.model.response import cell_breakpoints
-from allocator.scenario import Scenario
+from allocator.scenario import Scenario, load_scenario
 from allocator.solve import Solution, Status
 
 HIDDEN_KINDS = ("curve_order", "headcount_flow")
@@ -38,6 +39,7 @@ class Plan:
     constraints: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CONSTRAINT_COLUMNS))
     diagnosis: dict | None = None
     timings: dict = field(default_factory=dict)
+    extra_tables: dict = field(default_factory=dict)  # e.g. decomposition tables, by file stem
 
     @property
     def objective(self) -> float | None:
@@ -51,6 +53,28 @@ class Plan:
         if name in SUMMARY_KEYS:
             return self.summary.get(name)
         raise AttributeError(name)
+
+    @classmethod
+    def read(cls, folder: str | Path) -> Plan:
+        """A plan from a run folder written by :meth:`write` (for reports and comparisons)."""
+        from allocator.output import read_csv
+
+        folder = Path(folder)
+        scenario = load_scenario(folder / "scenario.yaml")
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        plan = cls(scenario, Status(summary["status"]), summary)
+        tables = {"allocation": ("region", "channel", "period"), "headcount": ("region", "period"),
+                  "constraints": ("name", "kind")}
+        for name, text in tables.items():
+            if (folder / f"{name}.csv").exists():
+                setattr(plan, name, read_csv(folder / f"{name}.csv", text))
+        if (folder / "diagnosis.json").exists():
+            plan.diagnosis = json.loads((folder / "diagnosis.json").read_text(encoding="utf-8"))
+        known = {"allocation", "headcount", "constraints"}
+        for path in sorted(folder.glob("*.csv")):
+            if path.stem not in known:
+                plan.extra_tables[path.stem] = read_csv(path)
+        return plan
 
     def write(self, out_dir: str | Path = "runs") -> Path:
         """Write the run folder ``out_dir/<scenario>`` (a new one each time); return its path."""

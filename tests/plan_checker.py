@@ -27,11 +27,9 @@ def check_run(folder: Path) -> dict:
     folder = Path(folder)
     s = load_scenario(folder / "scenario.yaml")
     summary = json.loads((folder / "summary.json").read_text())
-    alloc = pd.read_csv(folder / "allocation.csv", keep_default_na=False, na_values=[""],
-                        dtype={"region": str, "channel": str, "period": str})
-    heads = pd.read_csv(folder / "headcount.csv", keep_default_na=False, na_values=[""],
-                        dtype={"region": str, "period": str})
-    cons = pd.read_csv(folder / "constraints.csv", keep_default_na=False, na_values=[""])
+    alloc = _read(folder / "allocation.csv", ("region", "channel", "period"))
+    heads = _read(folder / "headcount.csv", ("region", "period"))
+    cons = _read(folder / "constraints.csv", ("name", "kind"))
     errors: list[str] = []
     B = s.budget.total
     tol = 1e-6 * B  # money tolerance: solver feasibility, far below any reported precision
@@ -158,6 +156,14 @@ def check_run(folder: Path) -> dict:
     if errors:
         raise PlanViolation(f"{folder}: " + "; ".join(errors))
     return summary
+
+
+def _read(path: Path, text: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV as written for spreadsheets: text that looked like a formula carries a leading ``'``."""
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in text})
+    for column in text:
+        frame[column] = [v[1:] if v[:1] == "'" and v[1:2] in ("=", "+", "-", "@") else v for v in frame[column]]
+    return frame
 
 
 def _quantity(kind, flt, alloc, heads, s, length, cls) -> float:

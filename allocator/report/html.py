@@ -1,0 +1,166 @@
+"""``report.html``: one self-contained page (PNG images embedded) a planner can mail around.
+
+Totals, a budget waterfall, spend by region and channel, every response curve with the chosen
+spend and its marginal ROI, headcount and temp staff by period, binding constraints with their
+shadow prices, and the diagnosis when there is no plan. All user text is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from html import escape
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from allocator.model import curves  # noqa: E402
+from allocator.scenario.amounts import format_amount  # noqa: E402
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}
+.bad{color:#a00}"""
+
+
+def _money_axis(ax, currency: str, axis: str = "y") -> None:
+    fmt = FuncFormatter(lambda v, _: format_amount(v))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    label = f"amount ({currency})" if currency else "amount"
+    (ax.set_ylabel if axis == "y" else ax.set_xlabel)(label)
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
+
+
+def waterfall(summary: dict, budget: float, currency: str) -> str:
+    parts = [("marketing", summary["marketing_spend"]), ("people", summary["people_cost"]),
+             ("reserve", summary["reserve"]), ("unallocated", summary["unallocated"])]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    bottom = 0.0
+    for name, value in parts:
+        ax.bar(name, value, bottom=bottom)
+        ax.annotate(format_amount(value), (name, bottom + value / 2), ha="center", va="center")
+        bottom += value
+    ax.bar("budget", budget, color="#999")
+    ax.set_title("Where the budget goes")
+    _money_axis(ax, currency)
+    return _png(fig)
+
+
+def spend_by_region_channel(allocation: pd.DataFrame, currency: str) -> str:
+    table = allocation.pivot_table(index="region", columns="channel", values="spend", aggfunc="sum", sort=False)
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    table.plot.bar(stacked=True, ax=ax, rot=0)
+    ax.set_title("Marketing spend by region and channel")
+    _money_axis(ax, currency)
+    return _png(fig)
+
+
+def response_curves(plan, currency: str) -> str:
+    cells = list(plan.scenario.response)
+    spend = plan.allocation.groupby(["region", "channel"], sort=False).spend.sum()
+    roi = plan.allocation.groupby(["region", "channel"], sort=False).marginal_roi.mean()
+    cols = 3
+    rows = max(1, math.ceil(len(cells) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.6 * rows), squeeze=False)
+    for ax, cell in zip(axes.flat, cells):
+        key = (cell.region, cell.channel)
+        chosen = float(spend.get(key, 0.0))
+        hi = cell.spend.max if cell.spend.max is not None else max(chosen * 2, plan.scenario.budget.total / 10)
+        x = np.linspace(0, max(hi, chosen * 1.2, 1.0), 200)
+        ax.plot(x, curves.value(cell.curve, x))
+        ax.axvline(chosen, color="#c33", linestyle="--")
+        ax.set_title(f"{cell.region}/{cell.channel}: spend {format_amount(chosen)}, "
+                     f"marginal ROI {roi.get(key, float('nan')):.0%}", fontsize=8)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(cells):]:
+        ax.axis("off")
+    fig.suptitle(f"Annual lift ({currency}) against annual spend; dashed: the plan", fontsize=9)
+    return _png(fig)
+
+
+def staffing(headcount: pd.DataFrame, periods: list[str]) -> str:
+    table = headcount.groupby("period", sort=False)[["core", "temp"]].sum().reindex(periods)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    table.plot.bar(stacked=True, ax=ax, rot=0)
+    ax.set_ylabel("people")
+    ax.set_title("Core sales headcount and temporary staff by period")
+    return _png(fig)
+
+
+def by_region(plan) -> pd.DataFrame:
+    """Revenue target, spend, last year's revenue and growth per region."""
+    table = plan.allocation.groupby("region", sort=False)[["revenue", "spend"]].sum()
+    last_year = {r.id: r.last_year_revenue for r in plan.scenario.regions}
+    table["last_year_revenue"] = [last_year.get(r) for r in table.index]
+    ly = pd.to_numeric(table.last_year_revenue, errors="coerce")
+    table["growth"] = [f"{g:+.1%}" if pd.notna(g) else "-" for g in table.revenue / ly - 1]
+    return table.reset_index()
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v in row:
+            text = f"{v:,.4f}" if isinstance(v, float) and abs(v) < 10 else (f"{v:,.0f}" if isinstance(v, float) else str(v))
+            cells.append(f"<td>{escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def render(plan) -> str:
+    s, sc = plan.summary, plan.scenario
+    currency = sc.currency
+    money = [k for k in ("objective", "exact_curve_margin", "revenue", "marketing_spend", "people_cost",
+                         "reserve", "unallocated")]
+    totals = pd.DataFrame({
+        "item": [k.replace("_", " ") for k in money] + ["marketing ROI", "budget shadow price", "MIP gap", "solver"],
+        "value": [("-" if s.get(k) is None else f"{format_amount(s[k])} {currency}") for k in money]
+        + ["-" if s.get("marketing_roi") is None else f"{s['marketing_roi']:.1%}",
+           "-" if s.get("budget_shadow_price") is None else f"{s['budget_shadow_price']:.4f}",
+           "-" if s.get("mip_gap") is None else f"{s['mip_gap']:.1e}",
+           f"{s.get('solver')} ({(s.get('solve_seconds') or 0):.2f} s)"],
+    })
+    parts = [f"<h1>{escape(sc.scenario)}: {escape(str(s['status']))}</h1>",
+             f"<p>{escape(sc.description)}</p>", "<h2>Totals</h2>", _table(totals)]
+    if plan.has_plan:
+        periods = list(sc.periods.names)
+        binding = plan.constraints[plan.constraints.binding.astype(bool)]
+        binding = binding[binding.kind != "response"][["name", "kind", "shadow_price"]]
+        parts += ["<h2>Budget</h2>", waterfall(s, sc.budget.total, currency),
+                  "<h2>By region</h2>", _table(by_region(plan)),
+                  "<h2>Spend</h2>", spend_by_region_channel(plan.allocation, currency),
+                  "<h2>Response curves</h2>", response_curves(plan, currency)]
+        if not plan.headcount.empty:
+            parts += ["<h2>People</h2>", staffing(plan.headcount, periods)]
+        parts += ["<h2>Binding constraints</h2>",
+                  "<p>Shadow price: expected margin gained per unit the constraint is loosened.</p>",
+                  _table(binding.sort_values("shadow_price", ascending=False))]
+    if plan.diagnosis is not None:
+        parts += ["<h2 class=bad>No plan: what had to give</h2>",
+                  f"<p class=bad>{escape(plan.diagnosis.get('explanation', ''))}</p>"]
+    title = escape(f"allocator: {sc.scenario}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+
+
+def write_report(plan, path: Path) -> None:
+    path.write_text(render(plan), encoding="utf-8")
