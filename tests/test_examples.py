@@ -18,7 +18,8 @@ def test_example_runs_and_its_written_plan_satisfies_every_constraint(name, tmp_
     assert "Traceback" not in result.stderr
     (folder,) = [p for p in tmp_path.iterdir()]
     assert sorted(p.name for p in folder.iterdir()) == [
-        "allocation.csv", "constraints.csv", "headcount.csv", "scenario.yaml", "summary.json"]
+        "allocation.csv", "constraints.csv", "headcount.csv", "plan.xlsx", "report.html", "scenario.yaml",
+        "summary.json"]
     summary = check_run(folder)
     assert summary["status"] == "optimal"
 
