@@ -5,14 +5,21 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from allocator.scenario.amounts import format_amount
 from allocator.scenario.schema import Filter, ScenarioModel
 
 Loc = tuple[object, ...]
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
+def closest(word: object, choices: Iterable[object]) -> str | None:
+    """The choice most like ``word``, if any is close enough to be a likely typo."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
+    close = closest(word, choices)
+    return f"; did you mean `{close}`?" if close else ""
 
 
 def _unknown(what: str, value: str, known: Iterable[str]) -> str:
@@ -43,7 +50,8 @@ def cross_check(s: ScenarioModel) -> list[tuple[Loc, str]]:
             )
         seen.setdefault(cell.key, i)
         if cell.spend.min > s.budget.total:
-            problems.append((("response", i, "spend", "min"), "exceeds budget.total"))
+            amounts = f"{format_amount(cell.spend.min)} > {format_amount(s.budget.total)}"
+            problems.append((("response", i, "spend", "min"), f"must not exceed budget.total ({amounts})"))
 
     for cls in s.targets.growth_floor:
         if cls not in classes:

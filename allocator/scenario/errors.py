@@ -23,8 +23,15 @@ class ScenarioError(Exception):
     """Invalid input: carries every problem found, in file order."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0, p.path))
+        unique = list(dict.fromkeys(problems))  # an aliased value may be reported once per use
+        self.problems = sorted(unique, key=lambda p: (p.file, p.line or 0, p.path))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value as messages quote it: its repr, cut short if it is long (a 400-digit number...)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def format_path(loc: tuple[object, ...]) -> str:

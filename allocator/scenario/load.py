@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
-import types
-import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, PrivateAttr, ValidationError
+from pydantic import PrivateAttr, ValidationError
 
 from allocator.scenario.checks import cross_check, did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError, format_path
-from allocator.scenario.schema import CURVE_TYPES, ScenarioModel
-from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml, load_yaml_text
+from allocator.scenario.messages import Override, locate, problems_from
+from allocator.scenario.schema import ScenarioModel
+from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml
 
 MODEL_FILE_KEYS = ("description", "response", "channels")
 
@@ -26,33 +26,39 @@ class Scenario(ScenarioModel):
     _source: str = PrivateAttr(default="<dict>")
 
     @classmethod
-    def from_dict(cls, data: Mapping, *, source: str = "<dict>", base_dir: Path | str | None = None) -> "Scenario":
+    def from_dict(cls, data: Mapping, *, source: str = "<dict>", base_dir: Path | str | None = None) -> Scenario:
         """Validate a plain mapping exactly as a scenario file would be validated.
 
         >>> s = Scenario.from_dict(EXAMPLE)  # doctest: +SKIP
         """
-        data = _merge_response_model(_plain_to_loc(data, source), Path(base_dir or "."))
-        return _validate(data, source)
+        if not isinstance(data, Mapping):
+            raise ScenarioError([Problem(source, None, "", f"a scenario must be a mapping of sections (got {_what(data)})")])
+        loc_data = _plain_to_loc(data, source)
+        merged, problems = _merge_response_model(loc_data, Path(base_dir or "."))
+        return _validate(merged, source, problems=problems)
 
-    def with_changes(self, changes: Mapping[str, object]) -> "Scenario":
+    def with_changes(self, changes: Mapping[str, object]) -> Scenario:
         """A changed copy: ``scenario.with_changes({"budget.total": "35M"})``.
 
         Paths are dotted; list items are addressed by id (``regions[west].growth_floor``),
         response cells by ``region/channel`` (``response[east/online].spend.max``), policies by
         name, or any list by position (``periods.seasonality[0]``).
         """
-        data = copy.deepcopy(self._data)
-        overridden: list[tuple[tuple[object, ...], str]] = []
+        if self._data is None:  # built with model_validate(): start from the resolved values
+            data = _plain_to_loc(self.model_dump(by_alias=True, exclude_none=True), self._source)
+        else:
+            data = copy.deepcopy(self._data)
+        overridden: list[Override] = []
         problems = []
         for path, value in changes.items():
             try:
+                if path.split(".")[0].split("[")[0] == "response_model":
+                    raise KeyError("the response model is merged when the file loads; edit the scenario file instead")
                 loc = set_path(data, path, value)
                 overridden.append((loc, path))
             except KeyError as exc:
                 problems.append(Problem("--set", None, path, exc.args[0]))
-        if problems:
-            raise ScenarioError(problems)
-        return _validate(data, self._source, overridden)
+        return _validate(data, self._source, overridden, problems)
 
     def to_dict(self) -> dict:
         """The resolved scenario as plain data (amounts as numbers), as written to ``scenario.yaml``."""
@@ -68,47 +74,62 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data = load_yaml(path, str(path))
     if not isinstance(data, LocDict):
-        raise ScenarioError([Problem(str(path), 1, "", "a scenario must be a mapping of sections")])
-    data = _merge_response_model(data, path.parent)
-    return _validate(data, str(path))
+        message = f"a scenario must be a mapping of sections such as `scenario:` and `budget:` (got {_what(data)})"
+        raise ScenarioError([Problem(str(path), 1, "", message)])
+    merged, problems = _merge_response_model(data, path.parent)
+    return _validate(merged, str(path), problems=problems)
+
+
+def _what(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping" if isinstance(value, Mapping) else repr(value)
 
 
 # --- response models ----------------------------------------------------------------------
 
 
-def _merge_response_model(data: LocDict, base_dir: Path) -> LocDict:
-    """Merge the ``response_model:`` file into the scenario; scenario entries win, cell by cell."""
+def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[Problem]]:
+    """Merge the ``response_model:`` file into the scenario; scenario entries win, cell by cell.
+
+    Returns the merged data and the problems of the model file's own layout (its fields are
+    validated with the scenario, and named by the model file's name and line).
+    """
     ref = data.get("response_model")
     if ref is None:
-        return data
+        return data, []
     file, line = line_of(data, ("response_model",))
-    if not isinstance(ref, str):
-        raise ScenarioError([Problem(file, line, "response_model", "must be a file path")])
+    if not isinstance(ref, str) or not ref.strip():
+        raise ScenarioError([Problem(file, line, "response_model", f"must be a file path (got {ref!r})")])
     model_path = base_dir / ref
-    model = load_yaml(model_path, str(model_path))
-    mfile = str(model_path)
+    mfile = os.path.normpath(model_path)
+    model = load_yaml(model_path, mfile)
     if not isinstance(model, LocDict):
-        raise ScenarioError([Problem(mfile, 1, "", "a response model must be a mapping with a `response:` list")])
+        message = f"a response model must be a mapping with a `response:` list (got {_what(model)})"
+        raise ScenarioError([Problem(mfile, 1, "", message)])
     problems = [
-        Problem(*line_of(model, (key,)), str(key), f"unknown key{did_you_mean(key, MODEL_FILE_KEYS)}")
+        Problem(*line_of(model, (key,)), str(key), f"unknown key `{key}` in a response model{did_you_mean(key, MODEL_FILE_KEYS)}")
         for key in model
         if key not in MODEL_FILE_KEYS
     ]
+    if "response" not in model:
+        problems.append(Problem(mfile, 1, "response", "required field is missing"))
     for key in ("response", "channels"):
         if key in model and not isinstance(model[key], LocList):
             problems.append(Problem(*line_of(model, (key,)), key, "must be a list"))
-    if "response" not in model:
-        problems.append(Problem(mfile, 1, "response", "required field is missing"))
-    if problems:
+    if not isinstance(model.get("response"), LocList):
         raise ScenarioError(problems)
 
     merged = _copy_loc(data)
     del merged["response_model"]
     merged["response"] = _merge_lists(model["response"], data.get("response"), _cell_key)
-    if "channels" in model:
+    if isinstance(model.get("channels"), LocList):
         merged["channels"] = _merge_lists(model["channels"], data.get("channels"), lambda c: c.get("id"))
+        merged.lines.setdefault("channels", model.lines["channels"])
     merged.lines.setdefault("response", (file, line))
-    return merged
+    return merged, problems
 
 
 def _cell_key(cell: object) -> object:
@@ -155,11 +176,11 @@ def _plain_to_loc(data: object, source: str) -> object:
     """Wrap plain dicts and lists so that overrides and merging treat them like loaded YAML."""
     if isinstance(data, Mapping):
         out = LocDict((k, _plain_to_loc(v, source)) for k, v in data.items())
-        out.where, out.lines = (source, 0), {k: (source, 0) for k in data}
+        out.where, out.lines = (source, None), {k: (source, None) for k in data}
         return out
     if isinstance(data, (list, tuple)):
         out = LocList(_plain_to_loc(v, source) for v in data)
-        out.where, out.lines = (source, 0), [(source, 0)] * len(data)
+        out.where, out.lines = (source, None), [(source, None)] * len(data)
         return out
     return data
 
@@ -211,22 +232,18 @@ def set_path(data: LocDict, path: str, value: object) -> tuple[object, ...]:
         if last:
             node[part] = _plain_to_loc(value, "--set")
             if isinstance(node, LocDict):
-                node.lines[part] = ("--set", 0)
+                node.lines[part] = ("--set", None)
         else:
             if part not in node or node[part] is None:
                 node[part] = _plain_to_loc({}, "--set")
                 if isinstance(node, LocDict):
-                    node.lines[part] = ("--set", 0)
+                    node.lines[part] = ("--set", None)
             node = node[part]
     return tuple(loc)
 
 
 def _find_item(items: list, list_name: object, key: str) -> int:
-    if re.fullmatch(r"-?\d+", key):
-        index = int(key)
-        if not -len(items) <= index < len(items):
-            raise KeyError(f"{list_name} has no item {index} (it has {len(items)})")
-        return index % len(items)
+    """The index of the item ``key`` names: by id (name, ``region/channel``), else by position."""
     id_field = _ID_KEYS.get(list_name, "id")
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -235,6 +252,11 @@ def _find_item(items: list, list_name: object, key: str) -> int:
             return i
         if id_field is not None and str(item.get(id_field)) == key:
             return i
+    if re.fullmatch(r"-?\d+", key):
+        index = int(key)
+        if not -len(items) <= index < len(items):
+            raise KeyError(f"{list_name} has no item {index} (it has {len(items)})")
+        return index % len(items)
     if id_field is None:
         names = [f"{it.get('region')}/{it.get('channel')}" for it in items if isinstance(it, dict)]
     else:
@@ -242,126 +264,22 @@ def _find_item(items: list, list_name: object, key: str) -> int:
     raise KeyError(f"no item {key!r} in {list_name}{did_you_mean(key, names)}")
 
 
-# --- validation and messages --------------------------------------------------------------
+# --- validation ---------------------------------------------------------------------------
 
 
-def _validate(data: LocDict, source: str, overridden=()) -> Scenario:
+def _validate(data: LocDict, source: str, overridden: Sequence[Override] = (), problems: Sequence[Problem] = ()) -> Scenario:
+    """Field checks, then (once they pass) cross-checks; raise with ``problems`` and every new one.
+
+    Cross-section checks need a field-valid scenario, so they run only when the field checks pass.
+    """
+    problems = list(problems)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError([_problem(data, err, overridden) for err in exc.errors()]) from None
-    problems = [_located(data, loc, msg, overridden) for loc, msg in cross_check(scenario)]
+        raise ScenarioError(problems + problems_from(exc.errors(), data, overridden)) from None
+    problems += [locate(data, loc, msg, overridden) for loc, msg in cross_check(scenario)]
     if problems:
         raise ScenarioError(problems)
     scenario._data = data
     scenario._source = source
     return scenario
-
-
-def _located(data: object, loc: tuple[object, ...], message: str, overridden=()) -> Problem:
-    data_loc = _data_loc(data, loc)
-    for over_loc, over_path in overridden:
-        if data_loc[: len(over_loc)] == over_loc:
-            return Problem("--set", None, over_path, message)
-    file, line = line_of(data, loc)
-    return Problem(file, line, format_path(data_loc), message)
-
-
-def _data_loc(data: object, loc: tuple[object, ...]) -> tuple[object, ...]:
-    """Drop the parts of a pydantic location that are not in the data (union tags)."""
-    out: list[object] = []
-    node = data
-    for n, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif n < len(loc) - 1:
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _problem(data: object, err: dict, overridden) -> Problem:
-    kind, loc, value = err["type"], tuple(err["loc"]), err.get("input")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        message = f"unknown key `{loc[-1]}`{did_you_mean(loc[-1], allowed)}"
-    elif kind == "missing":
-        message = "required field is missing"
-    elif kind == "union_tag_invalid":
-        message = f"unknown curve type {err['ctx']['tag']!r}{did_you_mean(err['ctx']['tag'], CURVE_TYPES)}"
-        message += "" if "did you mean" in message else f" (one of {', '.join(CURVE_TYPES)})"
-    elif kind == "union_tag_not_found":
-        message = f"needs `type:` (one of {', '.join(CURVE_TYPES)})"
-    elif kind == "allocator":
-        message = err["msg"]
-    elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
-        bound = next(iter(err["ctx"].values()))
-        message = f"must be {op} {bound} (got {value!r})"
-    elif kind in ("too_short", "too_long"):
-        message = err["msg"].replace("Tuple", "list").replace("List", "list").lower()
-    elif kind in ("model_type", "model_attributes_type", "dict_type"):
-        message = f"must be a mapping of keys (got {_kind(value)})"
-    elif kind in ("tuple_type", "list_type"):
-        message = f"must be a list (got {_kind(value)})"
-    else:
-        text = err["msg"]
-        message = text[0].lower() + text[1:] + (f" (got {value!r})" if not isinstance(value, (dict, list)) else "")
-    return _located(data, loc, message, overridden)
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
-
-
-def _allowed_keys(loc: tuple[object, ...]) -> list[str]:
-    """The keys a scenario allows at ``loc`` (a pydantic location), for "did you mean"."""
-    annotation: object = ScenarioModel
-    for part in loc:
-        annotation = _step(annotation, part)
-        if annotation is None:
-            return []
-    model = _model_of(annotation, None)
-    if model is None:
-        return []
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _step(annotation: object, part: object) -> object:
-    model = _model_of(annotation, part)
-    if model is not None:
-        for name, field in model.model_fields.items():
-            if part in (name, field.alias):
-                return field.annotation
-        return model if isinstance(part, str) and part in CURVE_TYPES else None
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (list, tuple) and args:
-        return args[0]
-    if origin is dict and args:
-        return args[1]
-    if origin is typing.Annotated:
-        return _step(args[0], part)
-    return None
-
-
-def _model_of(annotation: object, tag: object) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation (unwrapping Optional, Annotated and unions)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return _model_of(args[0], tag)
-    if origin in (typing.Union, types.UnionType):
-        models = [m for m in (_model_of(a, tag) for a in args) if m is not None]
-        for m in models:
-            type_field = m.model_fields.get("type")
-            if type_field is not None and typing.get_args(type_field.annotation) == (tag,):
-                return m
-        return models[0] if len(models) == 1 else None
-    return None

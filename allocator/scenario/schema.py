@@ -6,18 +6,20 @@ Every message is written for a planner: it says what the value must be and what 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from allocator.scenario.amounts import AmountError, format_amount, parse_amount, parse_share
+from allocator.scenario.amounts import AmountError, format_amount, format_share, parse_amount, parse_share
+from allocator.scenario.errors import shown
 
 SUM_TOLERANCE = 1e-6
 
 
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("allocator", message)
+def _fail(message: str, at: tuple[object, ...] = ()) -> PydanticCustomError:
+    """A planner-facing error; ``at`` locates it below the validated value (e.g. ``(2, "id")``)."""
+    return PydanticCustomError("allocator", message, {"at": at} if at else None)
 
 
 def _amount_validator(minimum: float | None, strict: bool):
@@ -28,7 +30,7 @@ def _amount_validator(minimum: float | None, strict: bool):
             raise _fail(str(exc)) from None
         if minimum is not None and (value <= minimum if strict else value < minimum):
             op = ">" if strict else ">="
-            raise _fail(f"must be {op} {minimum:g} (got {raw!r})")
+            raise _fail(f"must be {op} {minimum:g} (got {shown(raw)})")
         return value
 
     return BeforeValidator(check)
@@ -42,11 +44,34 @@ def _share_validator(low: float, high: float | None, low_open: bool = False):
             raise _fail(str(exc)) from None
         too_low = value <= low if low_open else value < low
         if too_low or (high is not None and value > high):
-            bounds = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high is not None else "")
-            raise _fail(f"must be {bounds} (got {raw!r})")
+            raise _fail(f"must be {_share_bounds(low, high, low_open)} (got {shown(raw)})")
         return value
 
     return BeforeValidator(check)
+
+
+def _share_bounds(low: float, high: float | None, low_open: bool) -> str:
+    if high is None:
+        return f"{'>' if low_open else '>='} {format_share(low)}"
+    if low_open:
+        return f"> {format_share(low)} and <= {format_share(high)}"
+    return f"between {format_share(low)} and {format_share(high)}"
+
+
+def _name(raw: object) -> object:
+    """Ids and names are text; a whole number (``2027``) is taken as its digits."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    if raw is None:
+        raise _fail("must be a name (got nothing)")
+    hint = "; put it in quotes if it is meant as text" if isinstance(raw, (bool, float)) else ""
+    raise _fail(f"must be a name (got {shown(raw)}){hint}")
+
+
+def _text(raw: object) -> object:
+    return str(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else raw
 
 
 Amount = Annotated[float, _amount_validator(0.0, strict=False)]
@@ -56,7 +81,8 @@ PositiveShare = Annotated[float, _share_validator(0.0, 1.0, low_open=True)]
 Growth = Annotated[float, _share_validator(-1.0, None)]
 Roi = Annotated[float, _share_validator(-1.0, None)]
 PositiveNumber = Annotated[float, _amount_validator(0.0, strict=True)]
-Name = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, BeforeValidator(_name), Field(min_length=1)]
+Text = Annotated[str, BeforeValidator(_text)]
 
 
 class Strict(BaseModel):
@@ -95,21 +121,32 @@ class PointsCurve(Strict):
     type: Literal["points"]
     points: tuple[tuple[Amount, Amount], ...] = Field(min_length=2)
 
+    @field_validator("points", mode="before")
+    @classmethod
+    def _pairs(cls, raw: object) -> object:
+        if isinstance(raw, (list, tuple)):
+            for i, point in enumerate(raw):
+                if not isinstance(point, (list, tuple)) or len(point) != 2:
+                    raise _fail(f"each point must be [spend, lift] (got {shown(point)})", at=(i,))
+        return raw
+
     @field_validator("points")
     @classmethod
     def _shape(cls, points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
         if points[0] != (0.0, 0.0):
-            raise _fail(f"must start at (0, 0) (got ({points[0][0]:g}, {points[0][1]:g}))")
+            spend, lift = (format_amount(v) for v in points[0])
+            raise _fail(f"the first point must be [0, 0] (got [{spend}, {lift}])", at=(0,))
         for i in range(1, len(points)):
-            if points[i][0] <= points[i - 1][0]:
-                raise _fail(f"spend must increase from point to point (point {i} does not)")
-            if points[i][1] < points[i - 1][1]:
-                raise _fail(f"lift must not fall as spend grows (point {i} falls)")
+            (x0, y0), (x1, y1) = points[i - 1], points[i]
+            if x1 <= x0:
+                raise _fail(f"spend must increase from point to point ({format_amount(x1)} after {format_amount(x0)})", at=(i,))
+            if y1 < y0:
+                raise _fail(f"lift must not fall as spend grows ({format_amount(y1)} after {format_amount(y0)})", at=(i,))
         return points
 
 
 Curve = Annotated[
-    Union[HillCurve, ExpCurve, LogCurve, LinearCurve, PointsCurve], Field(discriminator="type")
+    HillCurve | ExpCurve | LogCurve | LinearCurve | PointsCurve, Field(discriminator="type")
 ]
 CURVE_TYPES = ("hill", "exp", "log", "linear", "points")
 
@@ -125,7 +162,7 @@ class Periods(Strict):
     @field_validator("names")
     @classmethod
     def _unique(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        _check_unique(names, "period name")
+        _check_unique(names, "period name", "periods.names")
         return names
 
     @field_validator("seasonality", "length")
@@ -138,7 +175,7 @@ class Periods(Strict):
             raise _fail(f"has {len(values)} values but there are {len(names)} periods")
         total = sum(values)
         if abs(total - 1.0) > SUM_TOLERANCE:
-            raise _fail(f"must sum to 100% (sums to {total:.6%})")
+            raise _fail(f"must sum to 100% (sums to {format_share(total)})")
         return values
 
 
@@ -147,11 +184,11 @@ class Reserve(Strict):
     max: Share = 0.0
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Reserve":
+    def _ordered(self) -> Reserve:
         if self.min > self.max:
-            raise _fail(f"min ({self.min:.2%}) must not exceed max ({self.max:.2%})")
+            raise _fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         if self.max >= 1.0:
-            raise _fail(f"max must be below 100% (got {self.max:.2%})")
+            raise _fail(f"must be below 100% (got {format_share(self.max)})", at=("max",))
         return self
 
 
@@ -184,9 +221,9 @@ class SpendBounds(Strict):
     max: Amount | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "SpendBounds":
+    def _ordered(self) -> SpendBounds:
         if self.max is not None and self.min > self.max:
-            raise _fail(f"min ({format_amount(self.min)}) must not exceed max ({format_amount(self.max)})")
+            raise _fail(f"must not exceed max ({format_amount(self.min)} > {format_amount(self.max)})", at=("min",))
         return self
 
 
@@ -209,9 +246,9 @@ class ShareRange(Strict):
     max: Share = 1.0
 
     @model_validator(mode="after")
-    def _ordered(self) -> "ShareRange":
+    def _ordered(self) -> ShareRange:
         if self.min > self.max:
-            raise _fail(f"min ({self.min:.2%}) must not exceed max ({self.max:.2%})")
+            raise _fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
 
 
@@ -245,7 +282,7 @@ class Filter(Strict):
     @field_validator("region", "region_class", "channel", "period", mode="before")
     @classmethod
     def _one_or_many(cls, value):
-        return [value] if isinstance(value, str) else value
+        return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
 
 
 Quantity = Literal["marketing_spend", "revenue", "people_cost", "headcount"]
@@ -260,25 +297,25 @@ class Policy(Strict):
     max: Share | None = None
 
     @model_validator(mode="after")
-    def _has_a_bound(self) -> "Policy":
+    def _has_a_bound(self) -> Policy:
         if self.min is None and self.max is None:
             raise _fail("needs `min`, `max` or both")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise _fail(f"min ({self.min:.2%}) must not exceed max ({self.max:.2%})")
+            raise _fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
 
 
 class Solver(Strict):
     name: Literal["highs", "cbc"] = "highs"
     time_limit: PositiveNumber | None = None
-    mip_gap: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-4
-    pwl_tolerance: Annotated[float, Field(gt=0.0, le=0.5)] = 1e-3
+    mip_gap: Share = 1e-4
+    pwl_tolerance: Annotated[float, _share_validator(0.0, 0.5, low_open=True)] = 1e-3
 
 
 class ScenarioModel(Strict):
-    scenario: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^/\\\x00-\x1f]+$")]
-    description: str = ""
-    currency: str = ""
+    scenario: Annotated[Name, Field(max_length=120)]
+    description: Text = ""
+    currency: Text = ""
     periods: Periods
     budget: Budget
     targets: Targets = Targets()
@@ -293,26 +330,32 @@ class ScenarioModel(Strict):
     @field_validator("scenario")
     @classmethod
     def _folder_name(cls, name: str) -> str:
+        bad = sorted({c for c in name if c in "/\\" or ord(c) < 32})
+        if bad:
+            chars = ", ".join("`/`" if c == "/" else "`\\`" if c == "\\" else repr(c) for c in bad)
+            raise _fail(f"is used as a folder name, so it cannot contain {chars} (got {shown(name)})")
         if name.strip() in ("", ".", "..") or name != name.strip():
-            raise _fail(f"must be usable as a folder name (got {name!r})")
+            raise _fail(f"is used as a folder name, so it cannot be {shown(name)}")
         return name
 
     @field_validator("regions", "channels")
     @classmethod
     def _unique_ids(cls, items, info):
-        _check_unique([item.id for item in items], f"{info.field_name[:-1]} id")
+        _check_unique([item.id for item in items], f"{info.field_name[:-1]} id", info.field_name, "id")
         return items
 
     @field_validator("policies")
     @classmethod
     def _unique_names(cls, items):
-        _check_unique([item.name for item in items], "policy name")
+        _check_unique([item.name for item in items], "policy name", "policies", "name")
         return items
 
 
-def _check_unique(values, what: str) -> None:
-    seen: set[str] = set()
-    for value in values:
+def _check_unique(values, what: str, list_path: str, field: str | None = None) -> None:
+    """Fail at the second use of a value, naming the first."""
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
         if value in seen:
-            raise _fail(f"{what} {value!r} appears more than once")
-        seen.add(value)
+            at = (i, field) if field else (i,)
+            raise _fail(f"{what} {value!r} appears more than once (also {list_path}[{seen[value]}])", at=at)
+        seen[value] = i
