@@ -7,6 +7,8 @@ with an open-ended budget says how much more budget would make the original plan
 
 from __future__ import annotations
 
+import dataclasses
+
 from allocator.model.build import build_model
 from allocator.model.data import PlanningData
 from allocator.scenario.amounts import format_amount
@@ -44,8 +46,13 @@ def diagnose(data: PlanningData, solver: str, time_limit: float | None) -> dict:
     return {"gave": gave, "budget_needed": budget_needed, "hard_conflict": hard, "explanation": explanation}
 
 
+NEEDED_REACH = 10.0  # the extension may reach 9x budget.total: beyond that, "no budget would do"
+
+
 def _budget_needed(data: PlanningData, solver: str, time_limit: float | None) -> float | None:
-    model = build_model(data, budget_slack=True)
+    """The least extra budget with which every constraint holds (cells bounded by the budget
+    may then spend more too), or ``None`` when no budget up to 10x the current one would do."""
+    model = build_model(dataclasses.replace(data, reach_scale=NEEDED_REACH), budget_slack=True)
     solution = solve_model(model, solver, time_limit, mip_gap=1e-6)
     if solution.status not in SOLVED:
         return None

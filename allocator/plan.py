@@ -127,7 +127,7 @@ def tabulate(model: Model, solution: Solution) -> Plan:
     people = _people_cost(model, headcount)
     reserve = max(0.0, val(model.reserve) * unit)
     objective = float(weights @ allocation.revenue.to_numpy()) - spend - people
-    budget_row = constraints.loc[constraints.name == "budget", "shadow_price"]
+    budget_price = _budget_price(model, constraints)
     summary = {
         "scenario": data.scenario.scenario,
         "status": str(solution.status),
@@ -138,7 +138,7 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         "reserve": reserve,
         "unallocated": max(0.0, data.budget - spend - people - reserve),
         "marketing_roi": float(weights @ allocation.lift.to_numpy()) / spend - 1.0 if spend > 0 else None,
-        "budget_shadow_price": _float_or_none(budget_row.iloc[0]) if len(budget_row) else None,
+        "budget_shadow_price": budget_price,
         "mip_gap": solution.mip_gap,
         "exact_curve_margin": objective + exact_gain,
         "solve_seconds": solution.seconds,
@@ -147,8 +147,16 @@ def tabulate(model: Model, solution: Solution) -> Plan:
     return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints)
 
 
-def _float_or_none(x) -> float | None:
-    return float(x) if x is not None and np.isfinite(x) else None
+def _budget_price(model: Model, constraints: pd.DataFrame) -> float | None:
+    """What one more unit of ``budget.total`` buys: the budget row's price, less the reserve share
+    it must hold back, plus the spend bounds that default to the budget and grow with it."""
+    price = dict(zip(constraints.name, constraints.shadow_price))
+    low, high = model.data.reserve
+    total = price.get("budget", np.nan) - low * price.get("reserve_min", 0.0) + high * price.get("reserve_max", 0.0)
+    for cell in model.data.cells:
+        if cell.follows_budget:
+            total += price.get(f"spend_max[{cell.region}/{cell.channel}]", 0.0)
+    return float(total) if np.isfinite(total) else None
 
 
 def _headcount(model: Model, val, allocation: pd.DataFrame) -> pd.DataFrame:

@@ -141,15 +141,20 @@ def check_run(folder: Path) -> dict:
     # totals
     objective = (alloc.m * alloc.revenue).sum() - spend - people
     for key, value in (("revenue", alloc.revenue.sum()), ("marketing_spend", spend), ("people_cost", people),
-                       ("objective", objective), ("unallocated", B - spend - people - reserve)):
+                       ("objective", objective)):
         need(math.isclose(summary[key], value, rel_tol=1e-9, abs_tol=1e-3), f"summary {key} {summary[key]} != {value}")
+    need(abs(summary["unallocated"] - max(0.0, B - spend - people - reserve)) <= tol, "unallocated misreported")
     if spend > 0:
         roi = (alloc.m * alloc.lift).sum() / spend - 1
         need(math.isclose(summary["marketing_roi"], roi, rel_tol=1e-9, abs_tol=1e-12), "marketing_roi misreported")
     need(summary["status"] in ("optimal", "feasible"), f"status {summary['status']}")
-    budget = cons[cons.name == "budget"]
-    need(len(budget) == 1 and math.isclose(float(budget.shadow_price.iloc[0]), summary["budget_shadow_price"]),
-         "budget shadow price differs between constraints.csv and summary.json")
+    # one more unit of budget: the budget row, less the reserve it must hold, plus default spend bounds
+    price = dict(zip(cons.name, cons.shadow_price))
+    expected = (price["budget"] - s.budget.reserve.min * price.get("reserve_min", 0.0)
+                + s.budget.reserve.max * price.get("reserve_max", 0.0)
+                + sum(price.get(f"spend_max[{r}/{c}]", 0.0) for (r, c), cell in cells.items() if cell.spend.max is None))
+    need(math.isclose(expected, summary["budget_shadow_price"], rel_tol=1e-9, abs_tol=1e-12),
+         f"budget shadow price {summary['budget_shadow_price']} is not the one constraints.csv implies ({expected})")
     need(set(cons.columns) == {"name", "kind", "binding", "slack", "shadow_price"}, "constraints.csv columns")
     need(bool((cons.slack >= 0).all()), "negative slack in constraints.csv")
     need(bool((cons[cons.slack > 1e-3 * B].shadow_price.abs() < 1e-9).all()), "non-binding row with a shadow price")

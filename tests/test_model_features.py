@@ -524,13 +524,6 @@ def test_seasonality_splits_spend_in_proportion_to_demand(budget, annual, solver
 # --- 12. budget shadow price ---------------------------------------------------------------
 
 
-CBC_OVERSPENDS = pytest.mark.xfail(strict=True, reason=(
-    "BUG: CBC's solution (read back at ~8 significant digits per segment) overspends the budget by "
-    "~4e-9 * B; plan.py clips unallocated to max(0, ...) and the plan checker then finds "
-    "summary unallocated 0.0 != B - spend - people - reserve (-0.0048) beyond its abs_tol 1e-3"))
-
-
-@pytest.mark.parametrize("solver", ["highs", pytest.param("cbc", marks=CBC_OVERSPENDS)])
 def test_budget_shadow_price_is_the_marginal_margin_of_money(solver, tmp_path):
     # hill L=20M K=2M, margin 40%, budget 1.2M < the unconstrained 2M: price = m f'(B) - 1 = 0.5625
     curve, m, budget, hi, pwl, step = Hill(20 * M, 2 * M), 0.4, 1.2 * M, 6 * M, 1e-5, 0.1 * M
@@ -556,8 +549,6 @@ def test_budget_shadow_price_is_the_marginal_margin_of_money(solver, tmp_path):
     assert slope == pytest.approx((exact(budget + step) - exact(budget)) / step, abs=fd_tol)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with the cell's default spend max (= budget.total) binding together "
-                   "with the budget, the dual goes to the spend bound and budget_shadow_price reads 0")
 def test_budget_shadow_price_counts_a_default_spend_max_that_grows_with_the_budget(solver, tmp_path):
     # one linear cell (margin 40% * roas 3 -> +0.2 per unit) with no spend max spends the whole budget;
     # its max defaults to budget.total, so one more unit of budget buys 0.2 of margin
@@ -569,8 +560,6 @@ def test_budget_shadow_price_counts_a_default_spend_max_that_grows_with_the_budg
     assert plan.summary["budget_shadow_price"] == pytest.approx(0.2, abs=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (or spec ambiguity): budget_shadow_price is the budget row's dual and "
-                   "ignores that reserve.min (a share of budget.total) grows with the budget")
 def test_budget_shadow_price_counts_the_reserve_that_grows_with_the_budget(solver, tmp_path):
     # +0.6 per unit spent; of one more unit of budget, 5% goes to the reserve min: 0.95 * 0.6 = 0.57
     d = scenario([{"channel": "c", "base": 10 * M, "curve": linear(4.0)}], {"c": 0.4}, budget=10 * M,
@@ -582,8 +571,6 @@ def test_budget_shadow_price_counts_the_reserve_that_grows_with_the_budget(solve
     assert plan.summary["budget_shadow_price"] == pytest.approx(0.57, abs=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: breakpoints are picked on a fixed 2049+512-point grid over "
-                   "[0, hi / min season], so a small pwl_tolerance is not met (gap 34 > 15 at this plan's spend)")
 def test_interpolant_stays_within_a_small_pwl_tolerance_of_the_curve(solver, tmp_path):
     # model.md: the interpolant is within pwl_tolerance * f(hi) of the curve; with 1e-6 that is 15
     pwl, hi, budget = 1e-6, 6 * M, 1.2 * M
@@ -631,8 +618,6 @@ def test_unreachable_growth_floor_is_infeasible_and_the_diagnosis_names_it(solve
     assert solve(Scenario.from_dict(d), solver=solver).status == "optimal"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a cell's default spend max (budget.total) is held at the old budget "
-                   "in the budget-needed model, so the diagnosis says no budget would help")
 def test_diagnosis_budget_needed_counts_a_default_spend_max_that_grows_with_the_budget():
     # as above, but the cell has no spend max: it defaults to budget.total, so 2.5M of budget works
     d = scenario([{"channel": "c", "base": 10 * M, "curve": linear(2.0)}], {"c": 0.4}, budget=1 * M,

@@ -110,10 +110,12 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
     and minimises it (how much more budget would make the plan feasible).
     """
     model = Model(data=data, unit=data.budget / 1000.0, elastic=elastic)
+    if budget_slack:  # an open budget extension, minimised: how much more budget is needed
+        model.budget_extension = model.var()
     response.add_response(model)
     response.add_spend_bounds(model)
     staffing.add_staffing(model)
-    families.add_budget_and_reserve(model, budget_slack=budget_slack)
+    families.add_budget_and_reserve(model)
     families.add_growth_floors(model)
     families.add_potential(model)
     families.add_revenue_floor(model)

@@ -21,7 +21,6 @@ from allocator.scenario.schema import ExpCurve, HillCurve, LinearCurve, LogCurve
 
 Curve = HillCurve | ExpCurve | LogCurve | LinearCurve | PointsCurve
 
-_GRID = 2049  # grid points used to place and check breakpoints on smooth curves
 
 
 def value(curve: Curve, spend) -> np.ndarray:
@@ -118,29 +117,36 @@ def _breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Bre
         xs = [0.0] + ([curve.cap] if curve.cap is not None and curve.cap < reach else []) + [reach]
         xs = np.asarray(xs)
         return Breakpoints(xs, value(curve, xs))
-    gap = tolerance * float(value(curve, [hi])[0]) * 0.98  # margin for points between grid nodes
-    grid = np.unique(np.concatenate([np.linspace(0.0, reach, _GRID), np.geomspace(reach * 1e-7, reach, 512)]))
-    f = value(curve, grid)
-    chosen = [0]
-    i, n = 0, len(grid)
-    while i < n - 1:
-        step, j = 1, i + 1
-        while j + step < n and _gap(grid, f, i, j + step) <= gap:
-            j += step
-            step *= 2
-        lo, hi_j = j, min(j + step, n - 1)
-        while hi_j - lo > 1:  # largest j with an acceptable chord
-            mid = (lo + hi_j) // 2
-            lo, hi_j = (mid, hi_j) if _gap(grid, f, i, mid) <= gap else (lo, mid)
-        j = hi_j if _gap(grid, f, i, hi_j) <= gap else lo
-        chosen.append(j)
-        i = j
-    xs = grid[chosen]
-    return Breakpoints(xs, f[chosen])
+    gap = 0.999 * tolerance * float(value(curve, [hi])[0])
+    xs = [0.0]
+    step = reach / 64
+    while xs[-1] < reach:
+        left = xs[-1]
+        if _chord_gap(curve, left, reach) <= gap:
+            xs.append(reach)
+            break
+        good, bad = left, min(reach, left + step)
+        while _chord_gap(curve, left, bad) <= gap:  # grow until the chord is too far off
+            good, bad = bad, min(reach, left + 2 * (bad - left))
+        while bad - good > 2e-3 * (bad - left):  # then bisect to (nearly) the longest acceptable chord
+            mid = 0.5 * (good + bad)
+            good, bad = (mid, bad) if _chord_gap(curve, left, mid) <= gap else (good, mid)
+        if good <= left:
+            good = bad  # a chord this short is exact to float precision
+        xs.append(good)
+        step = good - left
+    xs = np.asarray(xs)
+    return Breakpoints(xs, value(curve, xs))
 
 
-def _gap(x: np.ndarray, f: np.ndarray, i: int, j: int) -> float:
-    if j - i < 2:
-        return 0.0
-    chord = f[i] + (f[j] - f[i]) * (x[i : j + 1] - x[i]) / (x[j] - x[i])
-    return float(np.max(np.abs(f[i : j + 1] - chord)))
+def _chord_gap(curve: Curve, a: float, b: float) -> float:
+    """Largest |f - chord| on [a, b]: sampled, then refined around the worst sample."""
+    x = np.linspace(a, b, 33)
+    f = value(curve, x)
+    d = np.abs(f - (f[0] + (f[-1] - f[0]) * (x - a) / (b - a)))
+    i = int(np.argmax(d))
+    lo, hi = x[max(i - 1, 0)], x[min(i + 1, len(x) - 1)]
+    fine = np.linspace(lo, hi, 33)
+    ff = value(curve, fine)
+    chord = f[0] + (f[-1] - f[0]) * (fine - a) / (b - a)
+    return float(max(d[i], np.max(np.abs(ff - chord))))

@@ -19,6 +19,7 @@ class Cell:
     lo: float
     hi: float
     min_roi: float | None
+    follows_budget: bool = False  # no spend.max: the bound is budget.total and moves with it
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class PlanningData:
     staffing: Staffing | None
     policies: tuple[Policy, ...]
     tolerance: float
+    reach_scale: float = 1.0  # how far past budget.total the curves of budget-bound cells reach
 
     def matches(self, flt: Filter | None, region: str, period: str, channel: str | None = None) -> bool:
         """Whether a (region, period[, channel]) item passes a policy filter (``None`` passes all)."""
@@ -88,6 +90,7 @@ def planning_data(s: Scenario) -> PlanningData:
             lo=c.spend.min,
             hi=c.spend.max if c.spend.max is not None else s.budget.total,
             min_roi=c.min_roi,
+            follows_budget=c.spend.max is None,
         )
         for c in s.response
     )

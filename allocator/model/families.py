@@ -10,17 +10,15 @@ def _all_keys(model):
     return list(model.revenue)
 
 
-def add_budget_and_reserve(model, budget_slack: bool = False) -> None:
+def add_budget_and_reserve(model) -> None:
     """Families 6 and 7: ``sum x + P + Z <= B`` and ``z_min B <= Z <= z_max B``."""
     data, unit = model.data, model.unit
     low, high = data.reserve
     total = data.budget / unit
     model.reserve = z = model.var()
     terms = model.spend_terms(_all_keys(model)) + model.people_terms(model.people_cost_terms) + [(z, 1.0)]
-    extra = []
-    if budget_slack:  # an open budget extension: the reserve keeps its share of the larger budget
-        model.budget_extension = model.var()
-        extra = [(model.budget_extension, -1.0)]
+    # with an open budget extension (diagnosis) the reserve keeps its share of the larger budget
+    extra = [(model.budget_extension, -1.0)] if model.budget_extension is not None else []
     model.add_row("budget", "budget", terms + extra, LE, total, unit)
     model.add_row("reserve_min", "reserve", [(z, 1.0)] + [(v, low * c) for v, c in extra], GE, low * total, unit)
     model.add_row("reserve_max", "reserve", [(z, 1.0)] + [(v, high * c) for v, c in extra], LE, high * total, unit)

@@ -14,6 +14,9 @@ import numpy as np
 from allocator.model.curves import Breakpoints, breakpoints
 
 LE, GE = -1, 1
+# Period curves reach past the annual bound so that the bound is always the `spend_max` row,
+# never a segment's column bound: its shadow price then lands on the row that names it.
+REACH = 1.25
 
 
 def cell_label(region: str, channel: str) -> str:
@@ -27,8 +30,9 @@ def cell_breakpoints(model, cell, period: str) -> Breakpoints | None:
     if season <= 0 or cell.hi <= 0:
         return None
     shortest = min(s for s in data.season.values() if s > 0)
-    annual = breakpoints(cell.curve, cell.hi, cell.hi / shortest, data.tolerance)
-    reach = cell.hi / season
+    far = REACH * cell.hi * (data.reach_scale if cell.follows_budget else 1.0)
+    annual = breakpoints(cell.curve, cell.hi, far / shortest, data.tolerance)
+    reach = far / season
     keep = annual.spend < reach
     xs = np.append(annual.spend[keep], reach)
     return Breakpoints(xs * season, annual.interpolate(xs) * season)
@@ -75,4 +79,6 @@ def add_spend_bounds(model) -> None:
         if cell.lo > 0:
             model.add_row(f"spend_min[{label}]", "spend_min", terms, GE, cell.lo / unit, unit, size=cell.lo)
         if terms:
-            model.add_row(f"spend_max[{label}]", "spend_max", terms, LE, cell.hi / unit, unit)
+            grow = cell.follows_budget and model.budget_extension is not None
+            extra = [(model.budget_extension, -1.0)] if grow else []
+            model.add_row(f"spend_max[{label}]", "spend_max", terms + extra, LE, cell.hi / unit, unit)
