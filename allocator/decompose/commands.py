@@ -1,0 +1,181 @@
+"""The ``decompose`` and ``track`` commands; ``register(app)`` adds them to the allocator CLI.
+
+Exit status: 0 done, 2 invalid input (every problem as ``file:line field: message``), 3 a bug
+(one line; the traceback only with ``--debug``). Both commands write a new folder under the run
+(``decomposition``, ``tracking-<date>``; ``-2``, ``-3``... when taken), whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allocator.decompose.config import DecompositionConfig, Tracking, parse_date
+from allocator.decompose.errors import ConfigSource, DecompositionError, load_config
+from allocator.decompose.run import decompose_run, new_folder, stored_config, write_decomposition
+from allocator.decompose.tracking import check_as_of, default_as_of, read_actuals, read_targets, track
+from allocator.scenario import ScenarioError, load_scenario
+from allocator.scenario.amounts import format_amount
+from allocator.scenario.errors import Problem
+
+EXIT_OK, EXIT_INVALID, EXIT_BUG = 0, 2, 3
+STATUS_STYLE = {"red": "bold red", "amber": "bold yellow", "green": "green"}
+T = TypeVar("T")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``decompose`` and ``track`` to ``app``."""
+    app.command("decompose")(decompose_command)
+    app.command("track")(track_command)
+
+
+def _guard(debug: bool, action: Callable[[], T]) -> T:
+    """Run ``action``; input problems exit 2 with every message, bugs exit 3 in one line."""
+    try:
+        return action()
+    except ScenarioError as exc:
+        if debug:
+            raise
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"{len(exc.problems)} problem(s) found.", style="red")
+        raise typer.Exit(EXIT_INVALID) from None
+    except OSError as exc:
+        if debug:
+            raise
+        err.print(f"cannot write: {exc}", markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    except Exception as exc:  # a bug, not a user mistake
+        if debug:
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+        err.print("Nothing was written. Run again with --debug for the traceback.")
+        raise typer.Exit(EXIT_BUG) from None
+
+
+def _run_folder(run_dir: Path) -> None:
+    if not run_dir.is_dir():
+        raise DecompositionError([Problem(str(run_dir), None, "", "run folder not found")])
+
+
+def _config_for(run_dir: Path, config: Path | None) -> tuple[DecompositionConfig, ConfigSource, Path]:
+    """``--config FILE`` (paths relative to it), else the copy the run keeps, else its scenario's section."""
+    if config is not None:
+        cfg, source = load_config(config)
+        return cfg, source, config.parent
+    stored = stored_config(run_dir)
+    if stored is not None:
+        return stored
+    scenario_path = run_dir / "scenario.yaml"
+    scenario = load_scenario(scenario_path) if scenario_path.exists() else None
+    section = getattr(scenario, "decomposition", None)
+    if section is None:
+        message = "has no decomposition config; pass --config FILE (a YAML file with a `decomposition:` section)"
+        raise DecompositionError([Problem(str(run_dir), None, "", message)])
+    return section, ConfigSource(getattr(scenario, "_data", None), str(scenario_path)), run_dir
+
+
+def decompose_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `allocator run`.")],
+    config: Annotated[Path | None, typer.Option("--config", help="YAML file with a `decomposition:` section "
+                                                "(default: the one the run was decomposed with).")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Decompose an existing plan again (no re-solve) into a new folder under the run."""
+
+    def go() -> tuple[Path, dict[str, pd.DataFrame]]:
+        _run_folder(run_dir)
+        cfg, source, base_dir = _config_for(run_dir, config)
+        tables = decompose_run(run_dir, cfg, base_dir, source)
+        return write_decomposition(run_dir, tables, cfg, base_dir), tables
+
+    folder, tables = _guard(debug, go)
+    table = Table(title="decomposition")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    table.add_column("total", justify="right")
+    for name, frame in tables.items():
+        column = "quota" if name == "rep_quotas" else "leads" if name == "funnel" else "target"
+        total = frame[column].sum() if column in frame.columns else float("nan")
+        shown = f"{int(total):,} leads" if name == "funnel" else format_amount(float(total))
+        table.add_row(name, f"{len(frame):,}", shown)
+    out.print(table)
+    out.print(f"written: {folder}", highlight=False)
+
+
+def _as_of(raw: str | None) -> dt.date | None:
+    if raw is None:
+        return None
+    try:
+        return parse_date(raw)
+    except ValueError as exc:
+        raise DecompositionError([Problem("--as-of", None, "", str(exc))]) from None
+
+
+def track_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run (or decomposition) folder with targets_day.csv.")],
+    actuals: Annotated[Path, typer.Argument(help="CSV: date, region, amount[, channel][, product][, rep].")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to track to (default: the last date in "
+                                              "the actuals).")] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Compare actuals with the decomposed targets; write tracking.csv into a new folder under the run."""
+
+    def go() -> tuple[Path, pd.DataFrame, dt.date]:
+        _run_folder(run_dir)
+        tables = read_targets(run_dir)
+        stored = stored_config(run_dir)
+        thresholds = stored[0].tracking if stored is not None else Tracking()
+        sold = read_actuals(actuals, tables)
+        day = _as_of(as_of) or default_as_of(sold, tables["targets_day"])
+        check_as_of(day, tables["targets_day"])
+        result = track(tables, sold, day, thresholds)
+
+        def fill(folder: Path) -> None:
+            result.to_csv(folder / "tracking.csv", index=False)
+            shutil.copyfile(actuals, folder / "actuals.csv")
+
+        return new_folder(run_dir, f"tracking-{day}", fill), result, day
+
+    folder, result, day = _guard(debug, go)
+    print_tracking(result, day)
+    out.print(f"written: {folder / 'tracking.csv'}", highlight=False)
+
+
+def _pct(x: float) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def print_tracking(result: pd.DataFrame, as_of: dt.date) -> None:
+    """The current week, month and period of every region (reps and products are in the file)."""
+    current = result[(result["rep"] == "") & (result["product"] == "")
+                     & (result["first"] <= as_of) & (result["last"] >= as_of)]
+    table = Table(title=f"tracking as of {as_of}")
+    with_channel = (current["channel"] != "").any()
+    for name in ["level", "bucket", "region"] + (["channel"] if with_channel else []):
+        table.add_column(name)
+    for name in ("target", "to date", "actual", "achieved", "gap", "needed/day", "status"):
+        table.add_column(name, justify="right")
+    for row in current.itertuples(index=False):
+        cells = [row.level, str(row.bucket), row.region] + ([row.channel] if with_channel else [])
+        needed = "-" if math.isnan(row.needed_per_day) else format_amount(row.needed_per_day)
+        cells += [format_amount(row.target), format_amount(row.target_to_date), format_amount(row.actual),
+                  _pct(row.achievement), format_amount(row.gap), needed,
+                  f"[{STATUS_STYLE[row.status]}]{row.status}[/]"]
+        table.add_row(*cells)
+    out.print(table)
+    behind = result[(result["status"] == "red") & ((result["rep"] != "") | (result["product"] != ""))]
+    if len(behind):
+        out.print(f"{len(behind)} rep/product row(s) are red; see tracking.csv.")
