@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -75,6 +78,16 @@ def test_the_original_scenario_is_unchanged_and_frozen(base):
         base.budget = None
     with pytest.raises(ValidationError):
         base.budget.total = 1.0
+
+
+def test_mappings_inside_a_scenario_are_frozen_too(base):
+    with pytest.raises(TypeError, match="with_changes"):
+        base.sales_force.current["east"] = 99
+    with pytest.raises(TypeError, match="with_changes"):
+        base.targets.growth_floor.update(mature=0.5)
+    assert base.sales_force.current == {"east": 15, "north": 8, "west": 3}
+    assert pickle.loads(pickle.dumps(base)) == copy.deepcopy(base) == base
+    assert yaml.safe_load(yaml.safe_dump(base.sales_force.current)) == {"east": 15, "north": 8, "west": 3}
 
 
 # --- mistakes -------------------------------------------------------------------------------

@@ -86,10 +86,11 @@ def _child(annotation: object, part: object) -> object:
 
 
 def _label_kind(label: str, members: list[object]) -> str:
-    """The kind of value a pydantic union-member label (``constrained-int``, ``dict[...]``) takes."""
-    if label.startswith("dict") or any(_model(m) is not None and _model(m).__name__ == label for m in members):
+    """The kind of value a pydantic union-member label takes: ``constrained-int`` a scalar,
+    ``dict[...]`` or ``function-after[FrozenDict(), dict[...]]`` a mapping, a model's name a mapping."""
+    if "dict[" in label or any(_model(m) is not None and _model(m).__name__ == label for m in members):
         return "mapping"
-    return "list" if label.startswith(("list", "tuple")) else "scalar"
+    return "list" if "list[" in label or "tuple[" in label else "scalar"
 
 
 def resolve(loc: Sequence[object], data: object, root: object = ScenarioModel) -> Resolved:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from allocator.scenario.amounts import AmountError, format_amount, format_share, parse_amount, parse_share
@@ -81,6 +82,23 @@ PositiveShare = Annotated[float, _share_validator(0.0, 1.0, low_open=True)]
 Growth = Annotated[float, _share_validator(-1.0, None)]
 Roi = Annotated[float, _share_validator(-1.0, None)]
 PositiveNumber = Annotated[float, _amount_validator(0.0, strict=True)]
+class FrozenDict(dict):
+    """A mapping inside a frozen scenario: reads like a dict, refuses every change."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a scenario cannot change; make a changed copy with with_changes()")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):  # copy and pickle without going through __setitem__
+        return (FrozenDict, (dict(self),))
+
+
+for _dumper in (yaml.SafeDumper, yaml.Dumper, getattr(yaml, "CSafeDumper", None), getattr(yaml, "CDumper", None)):
+    if _dumper is not None:  # YAML writes it as the plain mapping it is
+        _dumper.add_representer(FrozenDict, yaml.representer.SafeRepresenter.represent_dict)
+
+
 Name = Annotated[str, BeforeValidator(_name), Field(min_length=1)]
 Text = Annotated[str, BeforeValidator(_text)]
 
@@ -199,7 +217,7 @@ class Budget(Strict):
 
 class Targets(Strict):
     revenue: Amount | None = None
-    growth_floor: dict[Name, Growth] = {}
+    growth_floor: Annotated[dict[Name, Growth], AfterValidator(FrozenDict)] = FrozenDict()
 
 
 class Region(Strict):
@@ -265,8 +283,8 @@ HeadCount = Annotated[int, Field(ge=0, strict=True)]
 class SalesForce(Strict):
     cost_per_head: Amount
     revenue_capacity: PositiveAmount
-    current: dict[Name, HeadCount] = {}
-    max_hires_per_period: HeadCount | dict[Name, HeadCount] | None = None
+    current: Annotated[dict[Name, HeadCount], AfterValidator(FrozenDict)] = FrozenDict()
+    max_hires_per_period: HeadCount | Annotated[dict[Name, HeadCount], AfterValidator(FrozenDict)] | None = None
     hire_cost: Amount = 0.0
     allow_release: bool = False
     release_cost: Amount = 0.0
