@@ -11,15 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
-from allocator.api import solve
-from allocator.plan import Plan
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
+from allocator.scenario.yaml_io import read_value
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Turn a sales plan into an optimisation problem and solve it.")
@@ -38,10 +36,7 @@ def parse_sets(items: list[str] | None) -> dict[str, object]:
         if not sep or not path.strip():
             problems.append(Problem("--set", None, item, "must look like PATH=VALUE, e.g. budget.total=35M"))
             continue
-        try:
-            changes[path.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            changes[path.strip()] = raw
+        changes[path.strip()] = read_value(raw)  # read as a scenario file reads it (no YAML 1.1 surprises)
     if problems:
         raise ScenarioError(problems)
     return changes
@@ -109,7 +104,9 @@ def run(
 ) -> None:
     """Solve a scenario and write its run folder."""
 
-    def go() -> tuple[Plan, Path]:
+    from allocator.api import solve  # the solver stack loads only for commands that solve
+
+    def go():
         _check_solver(solver)
         sc = load_scenario(scenario)
         changes = parse_sets(set_)
@@ -124,7 +121,7 @@ def run(
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def print_summary(plan: Plan, folder: Path) -> None:
+def print_summary(plan, folder: Path) -> None:
     s = plan.summary
     currency = plan.scenario.currency
 
@@ -162,6 +159,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder written by
     def go() -> None:
         if not (run_dir / "summary.json").is_file():
             raise ScenarioError([Problem(str(run_dir), None, "", "not a run folder (no summary.json)")])
+        from allocator.plan import Plan
+
         plan = Plan.read(run_dir)
         replace_file(run_dir / "plan.xlsx", lambda tmp: write_workbook(plan, tmp))
         replace_file(run_dir / "report.html", lambda tmp: write_report(plan, tmp))

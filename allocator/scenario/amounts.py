@@ -88,10 +88,11 @@ def parse_share(raw: object) -> float:
 
 def format_amount(value: float) -> str:
     """Short human form used in messages: 15000000 -> '15.0M'."""
-    size = abs(value)
     for factor, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if size >= factor:
+        if abs(round(value / factor, 1)) >= 1:  # 999,990 is "1.0M", not "1000.0k"
             return f"{value / factor:.1f}{suffix}"
+    if abs(value) < 0.005:
+        return "0"
     return f"{value:.0f}" if value == round(value) else f"{value:.2f}"
 
 
