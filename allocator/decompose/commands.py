@@ -164,18 +164,19 @@ def print_tracking(result: pd.DataFrame, as_of: dt.date) -> None:
                      & (result["first"] <= as_of) & (result["last"] >= as_of)]
     table = Table(title=f"tracking as of {as_of}")
     with_channel = (current["channel"] != "").any()
-    for name in ["level", "bucket", "region"] + (["channel"] if with_channel else []):
-        table.add_column(name)
-    for name in ("target", "to date", "actual", "achieved", "gap", "needed/day", "status"):
-        table.add_column(name, justify="right")
+    for name in ["bucket", "region"] + (["channel"] if with_channel else []):
+        table.add_column(name, no_wrap=True)
+    for name in ("due", "actual", "achieved", "gap", "per day", "status"):
+        table.add_column(name, justify="right", no_wrap=True)
     for row in current.itertuples(index=False):
-        cells = [row.level, str(row.bucket), row.region] + ([row.channel] if with_channel else [])
+        cells = [f"{row.level} {row.bucket}", row.region] + ([row.channel] if with_channel else [])
         needed = "-" if math.isnan(row.needed_per_day) else format_amount(row.needed_per_day)
-        cells += [format_amount(row.target), format_amount(row.target_to_date), format_amount(row.actual),
-                  _pct(row.achievement), format_amount(row.gap), needed,
-                  f"[{STATUS_STYLE[row.status]}]{row.status}[/]"]
+        cells += [format_amount(row.target_to_date), format_amount(row.actual), _pct(row.achievement),
+                  format_amount(row.gap), needed, f"[{STATUS_STYLE[row.status]}]{row.status}[/]"]
         table.add_row(*cells)
     out.print(table)
+    out.print("due: the target to date; gap: due - actual; per day: needed on each working day left "
+              "to reach the bucket's target.", highlight=False)
     behind = result[(result["status"] == "red") & ((result["rep"] != "") | (result["product"] != ""))]
     if len(behind):
         out.print(f"{len(behind)} rep/product row(s) are red; see tracking.csv.")

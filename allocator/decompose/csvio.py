@@ -47,6 +47,7 @@ class Table:
     file: str
     columns: tuple[str, ...]  # as found in the header
     rows: tuple[Row, ...]
+    problems: tuple[Problem, ...] = ()  # with keep_going: bad cells (read as None) and bad rows
 
     def has(self, column: str) -> bool:
         return column in self.columns
@@ -68,7 +69,10 @@ def amount(raw: str) -> float:
 
 
 def positive_amount(raw: str) -> float:
-    value = amount(raw)
+    try:
+        value = parse_amount(raw)
+    except AmountError as exc:
+        raise ValueError(str(exc)) from None
     if value <= 0:
         raise ValueError(f"must be > 0 (got {raw!r})")
     return value
@@ -105,8 +109,12 @@ def month(raw: str) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def read_table(path: Path, columns: list[Column], display: str | None = None) -> Table:
-    """Read and parse a CSV; raise :class:`DecompositionError` with every problem found."""
+def read_table(path: Path, columns: list[Column], display: str | None = None, keep_going: bool = False) -> Table:
+    """Read and parse a CSV; raise :class:`DecompositionError` with every problem found.
+
+    With ``keep_going``, problems in cells and rows are returned in ``Table.problems`` instead
+    (bad cells read as ``None``), so that the caller can add its own checks and report all at once.
+    """
     file = display or str(path)
     text_ = _read_text(path, file)
     reader = csv.reader(text_.splitlines(keepends=True))
@@ -136,9 +144,9 @@ def read_table(path: Path, columns: list[Column], display: str | None = None) ->
             rows.append(Row(line, values))
     except csv.Error as exc:
         problems.append(Problem(file, reader.line_num, "", f"cannot read CSV: {exc}"))
-    if problems:
+    if problems and not keep_going:
         raise DecompositionError(problems)
-    return Table(file, tuple(header), tuple(rows))
+    return Table(file, tuple(header), tuple(rows), tuple(problems))
 
 
 def _read_text(path: Path, file: str) -> str:

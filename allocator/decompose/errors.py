@@ -52,7 +52,8 @@ def load_config(path: Path) -> tuple[DecompositionConfig, ConfigSource]:
     data = load_yaml(path, file)
     if not isinstance(data, LocDict) or "decomposition" not in data:
         message = "needs a `decomposition:` section (as in a scenario file)"
-        raise DecompositionError([Problem(file, 1, "decomposition", message)])
+        line = data.where[1] if isinstance(data, LocDict) else 1
+        raise DecompositionError([Problem(file, line, "decomposition", message)])
     try:
         wrapped = _ConfigFile.model_validate({"decomposition": data["decomposition"]})
     except ValidationError as exc:

@@ -158,17 +158,19 @@ def _roster(path: Path, file: str, config: DecompositionConfig, context: Context
                Column("period_capacity", csvio.positive_amount, required=False, blank_ok=True),
                Column("start", csvio.date, required=False, blank_ok=True),
                Column("end", csvio.date, required=False, blank_ok=True)]
-    table = csvio.read_table(path, columns, file)
-    problems = csvio.duplicates(table, ("rep",), "rep")
+    table = csvio.read_table(path, columns, file, keep_going=True)
+    problems = list(table.problems) + csvio.duplicates(table, ("rep",), "rep")
     tiers = list(config.reps.multipliers)
     for row in table.rows:
-        if row["region"] not in context.regions:
+        if row["region"] is not None and row["region"] not in context.regions:
             problems.append(Problem(file, row.line, "region", _unknown("region", row["region"], context.regions)))
-        if row["tier"] not in tiers:
+        if row["tier"] is not None and row["tier"] not in tiers:
             problems.append(Problem(file, row.line, "tier", _unknown("tier", row["tier"], tiers) + " (reps.multipliers)"))
         if row["capacity"] is not None and row["period_capacity"] is not None:
             problems.append(Problem(file, row.line, "period_capacity", "give capacity or period_capacity, not both"))
-        if row["capacity"] is None and row["period_capacity"] is None and context.default_capacity is None:
+        bad = {p.path for p in table.problems if p.line == row.line}
+        if (row["capacity"] is None and row["period_capacity"] is None and context.default_capacity is None
+                and not bad & {"capacity", "period_capacity"}):
             problems.append(Problem(file, row.line, "capacity", "is needed (the scenario has no "
                                                                 "sales_force.revenue_capacity to default to)"))
         if row["start"] is not None and row["end"] is not None and row["end"] < row["start"]:

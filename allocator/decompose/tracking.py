@@ -59,12 +59,12 @@ def read_actuals(path: Path, tables: dict[str, pd.DataFrame], display: str | Non
     columns = [Column("date", csvio.date), Column("region", csvio.text), Column("amount", csvio.amount),
                Column("channel", csvio.text, required=False), Column("product", csvio.text, required=False),
                Column("rep", csvio.text, required=False)]
-    table = csvio.read_table(path, columns, display)
+    table = csvio.read_table(path, columns, display, keep_going=True)
     file = table.file
     days = tables["targets_day"]
     first, last = days["date"].min(), days["date"].max()
     known = {"region": sorted(set(days["region"])), "channel": sorted(set(days["channel"]))}
-    problems = []
+    problems = list(table.problems)
     for column, source in (("rep", "rep_quotas"), ("product", "product_targets")):
         if table.has(column):
             if source not in tables:
@@ -106,6 +106,8 @@ def _status(achievement: np.ndarray, due: np.ndarray, thresholds: Tracking) -> n
 
 def _due(days: pd.DataFrame, bucket: str, dims: list[str], as_of: dt.date) -> pd.DataFrame:
     """Targets per bucket (begun by ``as_of``) and ``dims``: whole, to date, and working days left."""
+    days = days.groupby(["date", bucket] + dims, sort=False).agg(
+        target=("target", "sum"), working=("working", "max")).reset_index()
     days = days.assign(to_date=np.where(days["date"] <= as_of, days["target"], 0),
                        left=(days["date"] > as_of) & days["working"].astype(bool))
     frame = days.groupby([bucket] + dims, sort=False).agg(
