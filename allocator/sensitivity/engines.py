@@ -1,0 +1,142 @@
+"""Where the points of a sweep are solved: ``serial`` (this process), ``local`` (processes on this
+machine) or ``dask`` (a Dask distributed cluster, or a ``LocalCluster`` started for the sweep).
+
+Every engine cuts the points into contiguous batches, so that a worker's warm model moves between
+neighbouring points, and returns the rows in the order of the points whatever order they finish
+in. A batch whose worker dies becomes rows with status ``error``; the sweep goes on. Dask is
+imported only when the ``dask`` engine is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from allocator.scenario import ScenarioError
+from allocator.scenario.errors import Problem
+from allocator.sensitivity.worker import ERROR, Job, PointSolver, run_chunk
+
+ENGINES = ("serial", "local", "dask")
+Progress = Callable[[int, int], None]  # (points done, points in all)
+BATCHES_PER_WORKER = 4  # more batches balance the load; fewer keep warm models on neighbours
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def batches(points: Sequence[dict], count: int) -> list[list[tuple[int, dict]]]:
+    """``count`` contiguous batches of ``(index, changes)`` (fewer if there are fewer points)."""
+    indexed = list(enumerate(points))
+    size = max(1, math.ceil(len(indexed) / max(1, count)))
+    return [indexed[i:i + size] for i in range(0, len(indexed), size)]
+
+
+def run_points(job: Job, points: Sequence[dict], engine: str = "local", workers: int | None = None,
+               scheduler=None, progress: Progress | None = None) -> list[dict]:
+    """One row per point, in the points' order."""
+    if engine not in ENGINES:
+        raise ScenarioError([Problem("--engine", None, "", f"must be one of {', '.join(ENGINES)} (got {engine!r})")])
+    if workers is not None and workers < 1:
+        raise ScenarioError([Problem("--workers", None, "", f"must be at least 1 (got {workers})")])
+    rows: list[dict | None] = [None] * len(points)
+    report = _Counter(len(points), progress)
+    if engine == "serial" or (engine == "local" and (workers == 1 or len(points) <= 1)):
+        solver = PointSolver(job)
+        for index, changes in enumerate(points):
+            rows[index] = solver.solve(changes)
+            report(1)
+    elif engine == "local":
+        _run_local(job, points, workers or default_workers(), rows, report)
+    else:
+        _run_dask(job, points, workers, scheduler, rows, report)
+    return rows  # type: ignore[return-value]
+
+
+class _Counter:
+    def __init__(self, total: int, progress: Progress | None):
+        self.done, self.total, self.progress = 0, total, progress
+        if progress is not None:
+            progress(0, total)
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+SPAWN_HINT = ("; a script that sweeps with engine='local' must start it under "
+              "`if __name__ == \"__main__\":` (worker processes import the script)")
+
+
+def _failed(chunk, exc: BaseException, hint: str = "") -> list[tuple[int, dict]]:
+    message = f"worker failed: {type(exc).__name__}: {exc}{hint}"
+    return [(index, {**changes, "status": ERROR, "method": None, "seconds": None, "message": message})
+            for index, changes in chunk]
+
+
+def _collect(rows: list, results: list[tuple[int, dict]], report) -> None:
+    for index, row in results:
+        rows[index] = row
+    report(len(results))
+
+
+def _run_local(job: Job, points, workers: int, rows: list, report) -> None:
+    """Processes started with ``spawn`` (safe in notebooks and on every platform)."""
+    chunks = batches(points, workers * BATCHES_PER_WORKER)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(run_chunk, job, chunk): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except Exception as exc:  # a worker that died (memory, a crash in the solver, no main guard)
+                results = _failed(futures[future], exc, SPAWN_HINT if isinstance(exc, BrokenProcessPool) else "")
+            _collect(rows, results, report)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, report) -> None:
+    """``scheduler``: ``None`` (a ``LocalCluster`` of ``workers`` processes for this sweep), an
+    address such as ``tcp://host:8786``, or a ``dask.distributed.Client`` to reuse."""
+    try:
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise ScenarioError([Problem("--engine", None, "dask", "needs Dask: pip install 'dask[distributed]'")]) from None
+    cluster = client = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+        elif isinstance(scheduler, str):
+            try:
+                client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise ScenarioError([Problem("--scheduler", None, scheduler, f"cannot connect: {exc}")]) from None
+        active = client or scheduler
+        threads = sum(active.nthreads().values()) or 1
+        [remote_job] = active.scatter([job], broadcast=True, hash=False)
+        chunks = batches(points, threads * BATCHES_PER_WORKER)
+        futures = [active.submit(run_chunk, remote_job, chunk, pure=False) for chunk in chunks]
+        chunk_of = {future.key: chunk for future, chunk in zip(futures, chunks)}
+        for future in dask_completed(futures):
+            try:
+                results = future.result()
+            except Exception as exc:
+                results = _failed(chunk_of[future.key], exc)
+            _collect(rows, results, report)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
