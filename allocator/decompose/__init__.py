@@ -11,16 +11,19 @@ Integration points (see ``docs/decomposition.md``):
 - ``allocator.decompose.commands.register(app)``: the ``decompose`` and ``track`` commands.
 
 Names are imported lazily, so that ``allocator.scenario.schema`` can import
-``allocator.decompose.config`` without importing the rest of the package (and itself).
+``allocator.decompose.config`` without importing the rest of this package. ``config`` builds on
+the schema's types, so the schema imports it at its end (see ``docs/decomposition.md``).
 """
 
 from importlib import import_module
 
+import allocator.scenario  # noqa: F401  (first, so that the scenario schema can import our config while we import it)
+
 _EXPORTS = {
     "DecompositionConfig": "config", "cross_check": "config",
     "DecompositionError": "errors", "load_config": "errors",
-    "check_inputs": "run", "decompose": "run", "decompose_into": "run", "decompose_run": "run",
-    "write_tables": "run",
+    "check_inputs": "run", "decompose": "run", "decompose_into": "run", "decompose_plan": "run",
+    "decompose_run": "run", "keep_inputs": "run", "write_tables": "run",
 }
 __all__ = sorted(_EXPORTS)
 

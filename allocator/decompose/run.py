@@ -195,6 +195,25 @@ def decompose_into(folder: Path, scenario, base_dir: Path | None = None) -> dict
     return tables
 
 
+def decompose_plan(plan, base_dir: Path | None = None) -> dict[str, pd.DataFrame]:
+    """The tables for a solved :class:`~allocator.plan.Plan` whose scenario has a ``decomposition:``
+    section (``{}`` otherwise, or when there is no plan). Meant for ``plan.extra_tables``, so that
+    the run folder, the workbook and the report all get them."""
+    scenario = plan.scenario
+    config = getattr(scenario, "decomposition", None)
+    if config is None or not plan.has_plan:
+        return {}
+    base_dir = base_dir if base_dir is not None else Path(scenario.source).parent
+    return decompose(plan.allocation, scenario, config, base_dir, headcount=plan.headcount, source=source_of(scenario))
+
+
+def keep_inputs(folder: Path, scenario, base_dir: Path | None = None) -> None:
+    """Copy a scenario's decomposition inputs into a run folder being written (no-op without a section)."""
+    config = getattr(scenario, "decomposition", None)
+    if config is not None:
+        copy_inputs(folder, config, base_dir if base_dir is not None else Path(scenario.source).parent)
+
+
 def new_folder(parent: Path, name: str, fill: Callable[[Path], None]) -> Path:
     """Let ``fill`` write a hidden temporary folder in ``parent``, then rename it to ``name``
     (or ``name-2``, ``name-3``...): never over an existing folder, never half-written."""
