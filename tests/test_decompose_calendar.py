@@ -9,7 +9,7 @@ import pytest
 
 from allocator.decompose.calendar import build_days, month_pieces, weekday_shares_from_sample
 from allocator.decompose.config import Calendar, DecompositionConfig
-from allocator.decompose.errors import ConfigSource
+from allocator.decompose.errors import ConfigSource, DecompositionError
 from allocator.decompose.inputs import Context, load_inputs
 from allocator.decompose.targets import day_units, month_units
 
@@ -66,3 +66,47 @@ def test_day_targets_follow_the_weekday_profile_give_holidays_zero_and_sum_to_th
     # go to the largest remainders: Saturday (.86), Monday (.77), Wednesday (.69), Tuesday (.56)
     week2 = daily[daily.period == "W2"].units.tolist()
     assert week2 == [1110, 1114, 1340, 1221, 1343, 1967, 1906]
+
+
+def run(calendar: dict, revenue: dict[str, float], tmp_path=None):
+    from types import SimpleNamespace
+
+    from allocator.decompose import decompose
+
+    periods = tuple(revenue)
+    scenario = SimpleNamespace(periods=SimpleNamespace(names=periods, length=None), regions=[SimpleNamespace(id="east")],
+                               channels=[SimpleNamespace(id="online")], sales_force=None, source="<test>")
+    allocation = pd.DataFrame({"region": "east", "channel": "online", "period": list(periods),
+                               "revenue": list(revenue.values())})
+    return decompose(allocation, scenario, DecompositionConfig.model_validate({"calendar": calendar}), Path("."))
+
+
+def test_month_shares_split_a_quarter_30_30_40():
+    tables = run({"start": "2027-01-01", "period": "quarter", "month_shares": ["30%", "30%", "40%"]},
+                 {"Q1": 1_000_000})
+    assert tables["targets_month"].target.tolist() == [300_000, 300_000, 400_000]
+
+
+def test_month_shares_must_match_the_months_of_every_period():
+    with pytest.raises(DecompositionError) as info:
+        run({"start": "2027-09-27", "period": "week", "month_shares": ["100%"]}, {"W1": 1000, "W2": 1000})
+    (problem,) = info.value.problems
+    assert problem.path == "decomposition.calendar.month_shares"
+    assert problem.message == "period W1 covers 2 month(s) (2027-09, 2027-10) but month_shares has 1 value(s)"
+
+
+def test_explicit_period_dates_place_each_period():
+    tables = run({"period_dates": {"H1": ["2027-01-01", "2027-06-30"], "H2": ["2027-07-01", "2027-12-31"]}},
+                 {"H1": 181_000, "H2": 0})
+    month = tables["targets_month"]
+    assert month[month.period == "H1"].month.tolist() == [f"2027-0{m}" for m in range(1, 7)]
+    assert month[month.period == "H1"].target.tolist() == [31_000, 28_000, 31_000, 30_000, 31_000, 30_000]
+    assert (month[month.period == "H2"].target == 0).all()
+
+
+def test_a_period_without_a_working_day_cannot_carry_a_target():
+    with pytest.raises(DecompositionError) as info:
+        run({"start": "2027-10-01", "period": "week", "holidays": ["2027-10-01..2027-10-07"]}, {"W1": 5000})
+    (problem,) = info.value.problems
+    assert problem.path == "decomposition.calendar"
+    assert problem.message.startswith("period W1 has no working day") and "target of 5.0k" in problem.message
