@@ -115,7 +115,7 @@ def _reps(region_units, days, inputs: Inputs, config, scenario, headcount, unit:
         file = inputs.name(("reps", "roster"))
         raise DecompositionError([Problem(file, None, "", m) for m in reps.shortfall_messages(shortfalls, headcount)])
     out = targets.in_currency(frame, unit, [c if c != "quota" else "target" for c in reps.COLUMNS])
-    return out.rename(columns={"target": "quota"})
+    return out.rename(columns={"target": "quota"}).round({"capacity": 2})
 
 
 # --- run folders ----------------------------------------------------------------------------
