@@ -130,3 +130,10 @@ def test_roster_mistakes_are_reported_with_their_csv_line(tmp_path):
             f"{file}:3 tier: unknown tier 'boss' (known: top, middle, new) (reps.multipliers)",
             f"{file}:3 capacity: must be > 0 (got '-1')",
             f"{file}:3 start: must be a date like 2027-07-05 (got '2027-02-30')"} <= shown
+
+
+def test_a_region_with_targets_and_no_reps_in_the_roster_is_an_error(tmp_path):
+    with pytest.raises(DecompositionError) as info:
+        quotas(tmp_path, "rep,region,tier\nA,east,top\n", {("east", "Q1"): 10, ("north", "Q1"): 500_000}, ["Q1"], {})
+    (problem,) = info.value.problems
+    assert problem.message == "region north has no reps in the roster but targets in Q1 (up to 500.0k)"

@@ -142,10 +142,15 @@ def shortfall_messages(shortfalls: list[Shortfall], headcount: pd.DataFrame | No
         by_region.setdefault(s.region, []).append(s)
     for region, items in by_region.items():
         worst = max(items, key=lambda s: s.short)
+        if not math.isfinite(worst.full_capacity):
+            periods = ", ".join(s.period for s in items)
+            messages.append(f"region {region} has no reps in the roster but targets in {periods} "
+                            f"(up to {format_amount(worst.target)})")
+            continue
         text = (f"region {region} cannot carry its target in {worst.period}: its reps can carry "
                 f"{format_amount(worst.capacity)} against a target of {format_amount(worst.target)}, "
                 f"short by {format_amount(worst.short)}")
-        if worst.full_capacity and math.isfinite(worst.full_capacity) and worst.full_capacity > 0:
+        if worst.full_capacity > 0:
             more = math.ceil(worst.short / worst.full_capacity - 1e-9)
             text += f" (about {more} more rep{'s' if more > 1 else ''} at {format_amount(worst.full_capacity)} each)"
         staffed = _staffed(headcount, region, worst.period)
