@@ -1,0 +1,133 @@
+"""Pictures of sweeps and tornados (matplotlib, written as PNG; imported only where drawn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from allocator.scenario.amounts import format_amount  # noqa: E402
+
+
+def money_axis(axis) -> None:
+    """Amounts on ``axis`` (``ax.xaxis`` or ``ax.yaxis``) with as many digits as the ticks need
+    (a margin that moves from 8.341M to 8.344M must not read 8.3M on every tick)."""
+
+    def text(value: float, _pos) -> str:
+        ticks = axis.get_ticklocs()
+        span = float(np.max(ticks) - np.min(ticks)) if len(ticks) > 1 else abs(value)
+        size = max(abs(float(t)) for t in ticks) if len(ticks) else abs(value)
+        for factor, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+            if size >= factor or factor == 1.0:
+                step = span / max(len(ticks) - 1, 1) / factor
+                digits = 0 if step <= 0 else max(0, int(np.ceil(-np.log10(step))))
+                return f"{value / factor:.{min(digits, 6)}f}{suffix}"
+        return str(value)
+
+    axis.set_major_formatter(FuncFormatter(text))
+MAX_LINES = 8  # more values of the second parameter than this: one line per value gets unreadable
+
+
+def _axis_format(ax, path: str, values: pd.Series) -> None:
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all() and numeric.abs().max() > 1.5:
+        money_axis(ax.xaxis)
+    ax.set_xlabel(path)
+
+
+def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: Path | None = None):
+    """Expected margin and the budget's shadow price against the first parameter; one line per
+    value of the second (the rest, if any, are fixed at their first value). Points without a plan
+    are crosses on the axis. Returns the figure (and writes it to ``path`` when given)."""
+    first, second = paths[0], paths[1] if len(paths) > 1 else None
+    frame = table
+    for other in paths[2:]:
+        frame = frame[frame[other] == frame[other].iloc[0]]
+    groups = [(None, frame)]
+    if second is not None and frame[second].nunique() <= MAX_LINES:
+        groups = list(frame.groupby(second, sort=False))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True, height_ratios=[2, 1])
+    for value, part in groups:
+        label = None if value is None else f"{second} = {_short(value)}"
+        ok = part[part.objective.notna()]
+        line = top.plot(ok[first], ok.objective, marker="o", label=label)[0]
+        bottom.plot(ok[first], ok.budget_shadow_price, marker=".", color=line.get_color())
+        bad = part[part.objective.isna()]
+        if len(bad):  # drawn on the lowest margin of the sweep
+            floor = frame.objective.min() if frame.objective.notna().any() else 0.0
+            top.scatter(bad[first], [floor] * len(bad), marker="x", color=line.get_color())
+    if frame.objective.isna().any():
+        top.scatter([], [], marker="x", color="#555", label="no plan (infeasible or failed)")
+    unit = f" ({currency})" if currency else ""
+    top.set_ylabel(f"expected margin{unit}")
+    money_axis(top.yaxis)
+    bottom.set_ylabel("margin per extra\nunit of budget")
+    _axis_format(bottom, first, frame[first])
+    if top.get_legend_handles_labels()[0]:
+        top.legend(fontsize=8)
+    top.set_title(f"Sweep over {', '.join(paths)}")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def _short(value) -> str:
+    if isinstance(value, float) and abs(value) < 1.5:
+        return f"{value:.0%}" if value * 100 == round(value * 100) else f"{value:.2%}"
+    if isinstance(value, (int, float)):
+        return format_amount(value)
+    return str(value)
+
+
+def plot_tornado(table: pd.DataFrame, currency: str = "", path: Path | None = None, top: int = 15):
+    """Bars from the base margin to the margin with each input at -delta and +delta, largest
+    swing on top. Returns the figure (and writes it to ``path`` when given)."""
+    base = table.attrs.get("base_objective")
+    delta = table.attrs.get("delta", 0.2)
+    rows = table.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6))
+    y = np.arange(len(rows))
+    if base is not None:
+        low = rows.objective_low.to_numpy(float) - base
+        high = rows.objective_high.to_numpy(float) - base
+        ax.barh(y, np.nan_to_num(low), left=base, color="#c0504d", label=f"input −{delta:.0%}")
+        ax.barh(y, np.nan_to_num(high), left=base, color="#4f81bd", label=f"input +{delta:.0%}")
+        ax.axvline(base, color="#333", linewidth=1)
+    ax.set_yticks(y, rows.label)
+    money_axis(ax.xaxis)
+    ax.set_xlabel(f"expected margin ({currency})" if currency else "expected margin")
+    ax.set_title(f"What moves the margin most (each input ±{delta:.0%} alone)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def plot_change(table: pd.DataFrame, names: tuple[str, str] = ("before", "after"), currency: str = "",
+                path: Path | None = None, top: int = 12):
+    """Spend and revenue change per cell (a table from ``change.allocation_change``)."""
+    rows = table.head(top).iloc[::-1]
+    labels = rows[[c for c in ("region", "channel") if c in rows]].astype(str).agg("/".join, axis=1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.4 * len(rows) + 1.8), sharey=True)
+    for ax, measure, color in zip(axes, ("spend", "revenue"), ("#4f81bd", "#9bbb59")):
+        ax.barh(np.arange(len(rows)), rows[f"{measure}_change"], color=color)
+        ax.axvline(0, color="#333", linewidth=1)
+        money_axis(ax.xaxis)
+        ax.set_xlabel(f"{measure} change ({currency})" if currency else f"{measure} change")
+    axes[0].set_yticks(np.arange(len(rows)), labels)
+    fig.suptitle(f"From {names[0]} to {names[1]}: what moved")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
