@@ -159,3 +159,28 @@ def test_a_scenario_with_a_bad_section_is_invalid_with_file_line_and_field(tmp_p
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert any(p.path == "decomposition.calendar.period" and p.line for p in info.value.problems)
+
+
+@pytest.mark.skipif("decomposition" not in ScenarioModel.model_fields, reason="section not wired into the schema yet")
+def test_allocator_run_decompose_and_track_end_to_end(tmp_path):
+    from tests.conftest import run_cli
+
+    for path in EXAMPLE.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    text = (ROOT / "scenarios" / "quarter_12_weeks.yaml").read_text().replace("../models", str(ROOT / "models"))
+    scenario = tmp_path / "q3.yaml"
+    scenario.write_text(text + "\n" + CONFIG.read_text(), encoding="utf-8")
+    result = run_cli("run", scenario, "--out", tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "runs" / "q3-weekly"
+    assert all((run / name).exists() for name in TABLES) and (run / INPUTS_FOLDER / "roster.csv").exists()
+    again = run_cli("decompose", run)  # the run keeps its inputs: no --config needed
+    assert again.returncode == 0, again.stderr
+    assert (run / "decomposition" / "rep_quotas.csv").read_text() == (run / "rep_quotas.csv").read_text()
+    day = pd.read_csv(run / "targets_day.csv")
+    actuals = day[day.date <= "2027-07-07"].groupby(["date", "region"]).target.sum().mul(0.9).round()
+    actuals.rename("amount").reset_index().to_csv(tmp_path / "actuals.csv", index=False)
+    tracked = run_cli("track", run, tmp_path / "actuals.csv")
+    assert tracked.returncode == 0, tracked.stderr
+    table = pd.read_csv(run / "tracking-2027-07-07" / "tracking.csv")
+    assert set(table.status) == {"amber"}  # 90% everywhere: below 100%, above 80%
