@@ -23,6 +23,7 @@ from allocator.decompose.config import DecompositionConfig, Tracking, parse_date
 from allocator.decompose.errors import ConfigSource, DecompositionError, load_config
 from allocator.decompose.run import decompose_run, new_folder, stored_config, write_decomposition
 from allocator.decompose.tracking import check_as_of, default_as_of, read_actuals, read_targets, track
+from allocator.output import write_csv
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -144,7 +145,7 @@ def track_command(
         result = track(tables, sold, day, thresholds)
 
         def fill(folder: Path) -> None:
-            result.to_csv(folder / "tracking.csv", index=False)
+            write_csv(result, folder / "tracking.csv")
             shutil.copyfile(actuals, folder / "actuals.csv")
 
         return new_folder(run_dir, f"tracking-{day}", fill), result, day

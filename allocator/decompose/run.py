@@ -7,9 +7,7 @@ folder; ``decompose_into`` is the hook ``allocator run`` calls on the folder it 
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -145,9 +143,11 @@ def decompose_run(run_dir: Path, config: DecompositionConfig, base_dir: Path,
 
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """``<name>.csv`` for each table, in the order of ``TABLES``."""
+    """``<name>.csv`` for each table (ids that look like spreadsheet formulas are made safe)."""
+    from allocator.output import write_csv
+
     for name in sorted(tables, key=lambda n: TABLES.index(n) if n in TABLES else len(TABLES)):
-        tables[name].to_csv(Path(folder) / f"{name}.csv", index=False)
+        write_csv(tables[name], Path(folder) / f"{name}.csv")
 
 
 def copy_inputs(folder: Path, config: DecompositionConfig, base_dir: Path) -> Path:
@@ -215,27 +215,11 @@ def keep_inputs(folder: Path, scenario, base_dir: Path | None = None) -> None:
 
 
 def new_folder(parent: Path, name: str, fill: Callable[[Path], None]) -> Path:
-    """Let ``fill`` write a hidden temporary folder in ``parent``, then rename it to ``name``
-    (or ``name-2``, ``name-3``...): never over an existing folder, never half-written."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent))
-    try:
-        fill(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        for n in range(1, 10_000):
-            target = parent / (name if n == 1 else f"{name}-{n}")
-            if target.exists():
-                continue
-            try:
-                os.rename(tmp, target)
-            except OSError:
-                continue  # taken meanwhile
-            return target
-        raise RuntimeError(f"no free folder name for {name!r} in {parent}")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """``parent/name`` (or ``name-2``, ...) filled by ``fill``: never over an existing folder, never
+    half-written (``allocator.output.write_folder``: a temporary folder, then a rename)."""
+    from allocator.output import write_folder
+
+    return write_folder(Path(parent), name, fill)
 
 
 def write_decomposition(run_dir: Path, tables: dict[str, pd.DataFrame], config: DecompositionConfig,
