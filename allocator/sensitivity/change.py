@@ -23,7 +23,7 @@ def allocation_change(before: Plan, after: Plan, by: Sequence[str] = ("region", 
     by = list(by)
     a = before.allocation.groupby(by, sort=False)[list(MEASURES)].sum()
     b = after.allocation.groupby(by, sort=False)[list(MEASURES)].sum()
-    table = a.join(b, how="outer", lsuffix="_before", rsuffix="_after").fillna(0.0)
+    table = a.add_suffix("_before").join(b.add_suffix("_after"), how="outer").fillna(0.0)
     for m in MEASURES:
         table[f"{m}_change"] = table[f"{m}_after"] - table[f"{m}_before"]
     order = table.spend_change.abs().sort_values(ascending=False, kind="stable").index

@@ -47,8 +47,8 @@ from allocator.solve import INF, HighsRunner, Solution, Status, linear_form
 
 def shape_difference(ref: PlanningData, new: PlanningData) -> str | None:
     """Why ``new`` cannot be solved by changing numbers in ``ref``'s model (``None`` if it can)."""
-    for name in ("periods", "length", "season", "regions", "region_class", "channels", "tolerance"):
-        if getattr(ref, name) != getattr(new, name):
+    for name in ("periods", "length", "season", "regions", "region_class", "channels", "tolerance", "reach_scale"):
+        if getattr(ref, name, None) != getattr(new, name, None):
             return name
     if len(ref.cells) != len(new.cells):
         return "cells"

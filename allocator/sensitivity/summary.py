@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from allocator import plan
 from allocator.model import curves
 from allocator.model.build import Model
 from allocator.model.data import PlanningData
@@ -41,7 +42,6 @@ class Summarizer:
         self.release_cols = np.array([col[model.releases[k]] for k in self.staff_keys if k in model.releases],
                                      dtype=np.int64)
         self.temp_cols = np.array([col[model.temp[k]] for k in self.staff_keys if k in model.temp], dtype=np.int64)
-        self.budget_row = next(i for i, r in enumerate(model.rows) if r.name == "budget")
 
     def summary(self, solution: Solution, data: PlanningData) -> dict:
         unit, x = self.model.unit, solution.values
@@ -67,8 +67,7 @@ class Summarizer:
         people = self._people(x, data)
         reserve = max(0.0, float(x[self.reserve_col]) * unit)
         objective = float(margin @ revenue) - total_spend - people
-        price = solution.duals[self.budget_row]
-        price = None if not np.isfinite(price) else (0.0 if abs(price) < 1e-9 else float(price))
+        price = self._budget_price(solution, data)
         return {
             "scenario": data.scenario.scenario,
             "status": str(solution.status),
@@ -85,6 +84,15 @@ class Summarizer:
             "solve_seconds": solution.seconds,
             "solver": solution.solver,
         }
+
+    def _budget_price(self, solution: Solution, data: PlanningData) -> float | None:
+        """As ``tabulate`` prices the budget (its rows' prices, the reserve's share, the spend
+        maxima that follow the budget): read through the same functions, so it cannot drift."""
+        saved, self.model.data = self.model.data, data
+        try:
+            return plan._budget_price(self.model, plan._constraints(self.model, solution))
+        finally:
+            self.model.data = saved
 
     def _people(self, x: np.ndarray, data: PlanningData) -> float:
         sf = data.staffing
