@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from allocator.decompose import check_inputs, decompose_plan
+from allocator.decompose.commands import register as register_decomposition
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -112,7 +114,9 @@ def run(
         changes = parse_sets(set_)
         if changes:
             sc = sc.with_changes(changes)
+        check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
         plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
         return plan, plan.write(out_dir)
 
     plan, folder = _guard(debug, go)
@@ -284,6 +288,9 @@ def frontier(
                      _cell("budget_shadow_price", row.budget_shadow_price))
     out.print(view)
     out.print(f"written: {folder}", highlight=False)
+
+
+register_decomposition(app)
 
 
 def main() -> None:

@@ -88,6 +88,7 @@ def read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
 
 def write_files(plan, folder: Path) -> None:
     """Every file of a run folder: the spec's tables, then the workbook and the HTML report."""
+    from allocator.decompose import keep_inputs
     from allocator.report import write_report, write_workbook
 
     write_json(folder / "summary.json", plan.summary)
@@ -101,6 +102,7 @@ def write_files(plan, folder: Path) -> None:
         write_json(folder / "diagnosis.json", plan.diagnosis)
     for name, table in plan.extra_tables.items():
         write_csv(table, folder / f"{name}.csv")
+    keep_inputs(folder, plan.scenario)  # the decomposition's inputs, so `allocator decompose` can redo it
     write_workbook(plan, folder / "plan.xlsx")
     write_report(plan, folder / "report.html")
 

@@ -13,7 +13,6 @@ from allocator import load_scenario, solve
 from allocator.decompose import decompose_into, decompose_run, load_config
 from allocator.decompose.commands import register
 from allocator.decompose.run import INPUTS_FOLDER
-from allocator.scenario.schema import ScenarioModel
 from tests.test_decompose_properties import check_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +25,9 @@ TABLES = ["funnel.csv", "product_targets.csv", "rep_quotas.csv", "targets_day.cs
 @pytest.fixture(scope="module")
 def plan_folder(tmp_path_factory) -> Path:
     """The 12-week example solved once; tests copy it so that each starts from a clean run."""
-    return solve(load_scenario(ROOT / "scenarios" / "quarter_12_weeks.yaml")).write(tmp_path_factory.mktemp("runs"))
+    # the example scenario without its own decomposition section: these tests bring the config
+    scenario = load_scenario(ROOT / "scenarios" / "quarter_12_weeks.yaml").with_changes({"decomposition": None})
+    return solve(scenario).write(tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture
@@ -147,12 +148,16 @@ def test_the_run_hook_does_nothing_without_a_section(run_dir):
     assert decompose_into(run_dir, load_scenario(run_dir / "scenario.yaml")) == {}
 
 
-@pytest.mark.skipif("decomposition" not in ScenarioModel.model_fields, reason="section not wired into the schema yet")
+def _scenario_text() -> str:
+    """The 12-week example without its own decomposition section, models path made absolute."""
+    text = (ROOT / "scenarios" / "quarter_12_weeks.yaml").read_text().split("\ndecomposition:", 1)[0]
+    return text.replace("../models", str(ROOT / "models"))
+
+
 def test_a_scenario_with_a_bad_section_is_invalid_with_file_line_and_field(tmp_path):
     from allocator.scenario import ScenarioError
 
-    text = (ROOT / "scenarios" / "quarter_12_weeks.yaml").read_text()
-    text = text.replace("../models", str(ROOT / "models"))
+    text = _scenario_text()
     section = CONFIG.read_text().split("decomposition:\n", 1)[1].replace("period: week ", "period: weekly ")
     path = tmp_path / "with_section.yaml"
     path.write_text(text + "\ndecomposition:\n" + section, encoding="utf-8")
@@ -161,13 +166,12 @@ def test_a_scenario_with_a_bad_section_is_invalid_with_file_line_and_field(tmp_p
     assert any(p.path == "decomposition.calendar.period" and p.line for p in info.value.problems)
 
 
-@pytest.mark.skipif("decomposition" not in ScenarioModel.model_fields, reason="section not wired into the schema yet")
 def test_allocator_run_decompose_and_track_end_to_end(tmp_path):
     from tests.conftest import run_cli
 
     for path in EXAMPLE.iterdir():
         shutil.copy(path, tmp_path / path.name)
-    text = (ROOT / "scenarios" / "quarter_12_weeks.yaml").read_text().replace("../models", str(ROOT / "models"))
+    text = _scenario_text()
     scenario = tmp_path / "q3.yaml"
     scenario.write_text(text + "\n" + CONFIG.read_text(), encoding="utf-8")
     result = run_cli("run", scenario, "--out", tmp_path / "runs")

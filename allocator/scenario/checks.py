@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from allocator.decompose.config import cross_check as decomposition_checks
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.schema import Filter, ScenarioModel
 
@@ -92,4 +93,4 @@ def cross_check(s: ScenarioModel) -> list[tuple[Loc, str]]:
             if flt.channel and policy.share in ("people_cost", "headcount"):
                 loc = ("policies", i, part, "channel")
                 problems.append((loc, f"{policy.share} cannot be filtered by channel (people are not split by channel)"))
-    return problems
+    return problems + decomposition_checks(s)

@@ -12,6 +12,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from allocator.decompose.config import DecompositionConfig
 from allocator.scenario.amounts import AmountError, format_amount, format_share, parse_amount, parse_share
 from allocator.scenario.errors import shown
 
@@ -344,6 +345,7 @@ class ScenarioModel(Strict):
     sales_force: SalesForce | None = None
     policies: tuple[Policy, ...] = ()
     solver: Solver = Solver()
+    decomposition: DecompositionConfig | None = None  # docs/decomposition.md
 
     @field_validator("scenario")
     @classmethod
