@@ -1,8 +1,8 @@
 """The ``decomposition:`` section of a scenario: frozen pydantic models, unknown keys forbidden.
 
-This module depends on nothing of ``allocator.scenario`` but ``amounts`` (a leaf), so that the
-scenario schema can import it: its ``Strict`` base and value types mirror ``schema.py``'s (same
-messages), because importing ``schema.py`` from here would make the two modules import each other.
+This module depends on nothing of ``allocator.scenario`` but the leaf modules ``amounts`` and
+``types`` (the ``Strict`` base and value types every section shares), so that the scenario schema
+can import it without an import loop.
 
 Field-level rules live here. Rules that need the rest of the scenario (period names) are in
 :func:`cross_check`; rules that need the CSV inputs or the calendar are checked when the inputs
@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from allocator.scenario.amounts import AmountError, format_share, parse_amount, parse_share
+from allocator.scenario.amounts import AmountError, format_share, parse_amount
+from allocator.scenario.types import Name, PositiveAmount, PositiveNumber, PositiveShare, Share, Strict, fail
 
 Loc = tuple[object, ...]
 SHARE_TOLERANCE = 0.005  # rounded percentages copied from a playbook may sum to 99.9% or 100.1%
@@ -34,55 +34,7 @@ DEFAULT_TIERS = {"star": 0.40, "potential": 0.30, "long_tail": 0.30}
 DEFAULT_MULTIPLIERS = {"top": 1.5, "middle": 1.1, "new": 0.8}
 
 
-def _fail(message: str, at: Loc = ()) -> PydanticCustomError:
-    """A planner-facing error; ``at`` locates it below the validated value."""
-    return PydanticCustomError("allocator", message, {"at": at} if at else None)
-
-
-class Strict(BaseModel):
-    """As ``allocator.scenario.schema.Strict``: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _number(parse, low: float, high: float | None, low_open: bool, percent: bool):
-    """A validator: ``parse`` the raw value, then check ``low < or <= value <= high``."""
-
-    def shown(v: float) -> str:
-        return format_share(v) if percent else f"{v:g}"
-
-    def check(raw: object) -> float:
-        try:
-            value = parse(raw)
-        except AmountError as exc:
-            raise _fail(str(exc)) from None
-        if (value <= low if low_open else value < low) or (high is not None and value > high):
-            if high is None:
-                bounds = f"{'>' if low_open else '>='} {shown(low)}"
-            else:
-                bounds = (f"> {shown(low)} and <= {shown(high)}" if low_open
-                          else f"between {shown(low)} and {shown(high)}")
-            raise _fail(f"must be {bounds} (got {raw!r})")
-        return value
-
-    return BeforeValidator(check)
-
-
-def _name(raw: object) -> object:
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return str(raw)
-    if raw is None:
-        raise _fail("must be a name (got nothing)")
-    raise _fail(f"must be a name (got {raw!r})")
-
-
-Name = Annotated[str, BeforeValidator(_name), Field(min_length=1)]
-PositiveAmount = Annotated[float, _number(parse_amount, 0.0, None, low_open=True, percent=False)]
-PositiveNumber = PositiveAmount
-Share = Annotated[float, _number(parse_share, 0.0, 1.0, low_open=False, percent=True)]
-PositiveShare = Annotated[float, _number(parse_share, 0.0, 1.0, low_open=True, percent=True)]
+_fail = fail
 
 
 def parse_date(raw: object) -> dt.date:

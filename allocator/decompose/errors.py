@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from allocator.decompose.config import DecompositionConfig, Loc
 from allocator.scenario.errors import Problem, ScenarioError, format_path
 from allocator.scenario.messages import locate, problems_from
-from allocator.scenario.schema import Strict
+from allocator.scenario.types import Strict
 from allocator.scenario.yaml_io import LocDict, load_yaml
 
 

@@ -8,104 +8,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from allocator.decompose.config import DecompositionConfig
-from allocator.scenario.amounts import AmountError, format_amount, format_share, parse_amount, parse_share
+from allocator.scenario.amounts import format_amount, format_share
 from allocator.scenario.errors import shown
+from allocator.scenario.types import (
+    Amount,
+    FrozenDict,
+    Growth,
+    Name,
+    PositiveAmount,
+    PositiveNumber,
+    PositiveShare,
+    Roi,
+    Share,
+    Strict,
+    Text,
+    amount_validator,
+    fail,
+    share_validator,
+)
 
 SUM_TOLERANCE = 1e-6
-
-
-def _fail(message: str, at: tuple[object, ...] = ()) -> PydanticCustomError:
-    """A planner-facing error; ``at`` locates it below the validated value (e.g. ``(2, "id")``)."""
-    return PydanticCustomError("allocator", message, {"at": at} if at else None)
-
-
-def _amount_validator(minimum: float | None, strict: bool):
-    def check(raw: object) -> float:
-        try:
-            value = parse_amount(raw)
-        except AmountError as exc:
-            raise _fail(str(exc)) from None
-        if minimum is not None and (value <= minimum if strict else value < minimum):
-            op = ">" if strict else ">="
-            raise _fail(f"must be {op} {minimum:g} (got {shown(raw)})")
-        return value
-
-    return BeforeValidator(check)
-
-
-def _share_validator(low: float, high: float | None, low_open: bool = False):
-    def check(raw: object) -> float:
-        try:
-            value = parse_share(raw)
-        except AmountError as exc:
-            raise _fail(str(exc)) from None
-        too_low = value <= low if low_open else value < low
-        if too_low or (high is not None and value > high):
-            raise _fail(f"must be {_share_bounds(low, high, low_open)} (got {shown(raw)})")
-        return value
-
-    return BeforeValidator(check)
-
-
-def _share_bounds(low: float, high: float | None, low_open: bool) -> str:
-    if high is None:
-        return f"{'>' if low_open else '>='} {format_share(low)}"
-    if low_open:
-        return f"> {format_share(low)} and <= {format_share(high)}"
-    return f"between {format_share(low)} and {format_share(high)}"
-
-
-def _name(raw: object) -> object:
-    """Ids and names are text; a whole number (``2027``) is taken as its digits."""
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return str(raw)
-    if raw is None:
-        raise _fail("must be a name (got nothing)")
-    hint = "; put it in quotes if it is meant as text" if isinstance(raw, (bool, float)) else ""
-    raise _fail(f"must be a name (got {shown(raw)}){hint}")
-
-
-def _text(raw: object) -> object:
-    return str(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else raw
-
-
-Amount = Annotated[float, _amount_validator(0.0, strict=False)]
-PositiveAmount = Annotated[float, _amount_validator(0.0, strict=True)]
-Share = Annotated[float, _share_validator(0.0, 1.0)]
-PositiveShare = Annotated[float, _share_validator(0.0, 1.0, low_open=True)]
-Growth = Annotated[float, _share_validator(-1.0, None)]
-Roi = Annotated[float, _share_validator(-1.0, None)]
-PositiveNumber = Annotated[float, _amount_validator(0.0, strict=True)]
-class FrozenDict(dict):
-    """A mapping inside a frozen scenario: reads like a dict, refuses every change."""
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("a scenario cannot change; make a changed copy with with_changes()")
-
-    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self):  # copy and pickle without going through __setitem__
-        return (FrozenDict, (dict(self),))
-
-
-for _dumper in (yaml.SafeDumper, yaml.Dumper, getattr(yaml, "CSafeDumper", None), getattr(yaml, "CDumper", None)):
-    if _dumper is not None:  # YAML writes it as the plain mapping it is
-        _dumper.add_representer(FrozenDict, yaml.representer.SafeRepresenter.represent_dict)
-
-
-Name = Annotated[str, BeforeValidator(_name), Field(min_length=1)]
-Text = Annotated[str, BeforeValidator(_text)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 # --- curves -------------------------------------------------------------------------------
@@ -132,7 +57,7 @@ class LogCurve(Strict):
 
 class LinearCurve(Strict):
     type: Literal["linear"]
-    roas: Annotated[float, _amount_validator(0.0, strict=False)]
+    roas: Annotated[float, amount_validator(0.0, strict=False)]
     cap: PositiveAmount | None = None
 
 
@@ -146,7 +71,7 @@ class PointsCurve(Strict):
         if isinstance(raw, (list, tuple)):
             for i, point in enumerate(raw):
                 if not isinstance(point, (list, tuple)) or len(point) != 2:
-                    raise _fail(f"each point must be [spend, lift] (got {shown(point)})", at=(i,))
+                    raise fail(f"each point must be [spend, lift] (got {shown(point)})", at=(i,))
         return raw
 
     @field_validator("points")
@@ -154,13 +79,13 @@ class PointsCurve(Strict):
     def _shape(cls, points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
         if points[0] != (0.0, 0.0):
             spend, lift = (format_amount(v) for v in points[0])
-            raise _fail(f"the first point must be [0, 0] (got [{spend}, {lift}])", at=(0,))
+            raise fail(f"the first point must be [0, 0] (got [{spend}, {lift}])", at=(0,))
         for i in range(1, len(points)):
             (x0, y0), (x1, y1) = points[i - 1], points[i]
             if x1 <= x0:
-                raise _fail(f"spend must increase from point to point ({format_amount(x1)} after {format_amount(x0)})", at=(i,))
+                raise fail(f"spend must increase from point to point ({format_amount(x1)} after {format_amount(x0)})", at=(i,))
             if y1 < y0:
-                raise _fail(f"lift must not fall as spend grows ({format_amount(y1)} after {format_amount(y0)})", at=(i,))
+                raise fail(f"lift must not fall as spend grows ({format_amount(y1)} after {format_amount(y0)})", at=(i,))
         return points
 
 
@@ -191,10 +116,10 @@ class Periods(Strict):
             return values
         names = info.data.get("names")
         if names is not None and len(values) != len(names):
-            raise _fail(f"has {len(values)} values but there are {len(names)} periods")
+            raise fail(f"has {len(values)} values but there are {len(names)} periods")
         total = sum(values)
         if abs(total - 1.0) > SUM_TOLERANCE:
-            raise _fail(f"must sum to 100% (sums to {format_share(total)})")
+            raise fail(f"must sum to 100% (sums to {format_share(total)})")
         return values
 
 
@@ -205,9 +130,9 @@ class Reserve(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Reserve:
         if self.min > self.max:
-            raise _fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
+            raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         if self.max >= 1.0:
-            raise _fail(f"must be below 100% (got {format_share(self.max)})", at=("max",))
+            raise fail(f"must be below 100% (got {format_share(self.max)})", at=("max",))
         return self
 
 
@@ -242,7 +167,7 @@ class SpendBounds(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> SpendBounds:
         if self.max is not None and self.min > self.max:
-            raise _fail(f"must not exceed max ({format_amount(self.min)} > {format_amount(self.max)})", at=("min",))
+            raise fail(f"must not exceed max ({format_amount(self.min)} > {format_amount(self.max)})", at=("min",))
         return self
 
 
@@ -267,7 +192,7 @@ class ShareRange(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> ShareRange:
         if self.min > self.max:
-            raise _fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
+            raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
 
 
@@ -318,9 +243,9 @@ class Policy(Strict):
     @model_validator(mode="after")
     def _has_a_bound(self) -> Policy:
         if self.min is None and self.max is None:
-            raise _fail("needs `min`, `max` or both")
+            raise fail("needs `min`, `max` or both")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise _fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
+            raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
 
 
@@ -328,7 +253,7 @@ class Solver(Strict):
     name: Literal["highs", "cbc"] = "highs"
     time_limit: PositiveNumber | None = None
     mip_gap: Share = 1e-4
-    pwl_tolerance: Annotated[float, _share_validator(0.0, 0.5, low_open=True)] = 1e-3
+    pwl_tolerance: Annotated[float, share_validator(0.0, 0.5, low_open=True)] = 1e-3
 
 
 class ScenarioModel(Strict):
@@ -353,9 +278,9 @@ class ScenarioModel(Strict):
         bad = sorted({c for c in name if c in "/\\" or ord(c) < 32})
         if bad:
             chars = ", ".join("`/`" if c == "/" else "`\\`" if c == "\\" else repr(c) for c in bad)
-            raise _fail(f"is used as a folder name, so it cannot contain {chars} (got {shown(name)})")
+            raise fail(f"is used as a folder name, so it cannot contain {chars} (got {shown(name)})")
         if name.strip() in ("", ".", "..") or name != name.strip():
-            raise _fail(f"is used as a folder name, so it cannot be {shown(name)}")
+            raise fail(f"is used as a folder name, so it cannot be {shown(name)}")
         return name
 
     @field_validator("regions", "channels")
@@ -377,5 +302,5 @@ def _check_unique(values, what: str, list_path: str, field: str | None = None) -
     for i, value in enumerate(values):
         if value in seen:
             at = (i, field) if field else (i,)
-            raise _fail(f"{what} {value!r} appears more than once (also {list_path}[{seen[value]}])", at=at)
+            raise fail(f"{what} {value!r} appears more than once (also {list_path}[{seen[value]}])", at=at)
         seen[value] = i
