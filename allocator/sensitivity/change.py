@@ -14,6 +14,7 @@ from allocator.plan import Plan
 from allocator.scenario.amounts import format_amount
 
 MEASURES = ("spend", "revenue")
+SAME = 1e-4  # margins closer than this (relative) are the same plan up to the curves' and the MIP's tolerance
 
 
 def allocation_change(before: Plan, after: Plan, by: Sequence[str] = ("region", "channel")) -> pd.DataFrame:
@@ -47,10 +48,12 @@ def describe_change(before: Plan, after: Plan, names: tuple[str, str] = ("before
         return f"No comparison: {' and '.join(missing)} has no plan ({', '.join(str(p.status) for p in (before, after))})."
     s, t = before.summary, after.summary
     diff = t["objective"] - s["objective"]
-    verb = "rises" if diff > 0 else "falls" if diff < 0 else "stays"
-    lines = [f"From {names[0]} to {names[1]} the expected margin {verb}"
-             + (f" by {_money(abs(diff), currency)}" if diff else "")
-             + f" ({_money(s['objective'], currency)} -> {_money(t['objective'], currency)})."]
+    if abs(diff) <= SAME * max(abs(s["objective"]), abs(t["objective"])):
+        lines = [f"From {names[0]} to {names[1]} the expected margin stays the same "
+                 f"({_money(t['objective'], currency)}, within {SAME:.2%})."]
+    else:
+        lines = [f"From {names[0]} to {names[1]} the expected margin {'rises' if diff > 0 else 'falls'} by "
+                 f"{_money(abs(diff), currency)} ({_money(s['objective'], currency)} -> {_money(t['objective'], currency)})."]
     parts = []
     for key, words in (("marketing_spend", "marketing"), ("people_cost", "people cost"), ("reserve", "the reserve"),
                        ("unallocated", "unallocated money")):
