@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 SWEEP_HELP = ("PATH=LO..HI:N (N evenly spaced values, e.g. budget.total=20M..40M:11) or PATH=V1,V2,V3 "
-              "(e.g. regions[west].growth_floor=30%,40%,50%); repeatable")
+              "(e.g. targets.growth_floor.growth=20%,30%,40%); repeatable")
 ENGINE_HELP = "local (processes on this machine, default), dask (a Dask cluster) or serial (this process)."
 
 
@@ -168,7 +168,7 @@ def tornado(
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap per point.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Move each uncertain input by +-delta alone: tornado.csv and tornado.png in a new folder."""
+    """Move each uncertain input by ±delta alone: tornado.csv and tornado.png in a new folder."""
     from allocator.sensitivity.tornado import tornado as run_tornado
 
     cli = _cli()
@@ -202,7 +202,7 @@ def _print_tornado(cli, table, top: int) -> None:
     from rich.table import Table
 
     base = table.attrs.get("base_objective")
-    title = f"Tornado (+-{table.attrs.get('delta', 0):.0%}); base margin {cli._cell('objective', base)}"
+    title = f"Tornado (±{table.attrs.get('delta', 0):.0%}); base margin {cli._cell('objective', base)}"
     view = Table(title=title)
     for column in ("input", "-delta", "+delta", "swing"):
         view.add_column(column, justify="right")
