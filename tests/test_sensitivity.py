@@ -278,6 +278,8 @@ def test_engine_and_worker_mistakes_are_user_errors():
         run_points(job, [{}], engine="spark")
     with pytest.raises(ScenarioError, match="workers"):
         run_points(job, [{}], engine="local", workers=0)
+    with pytest.raises(ScenarioError, match="needs the dask engine"):
+        run_points(job, [{}], engine="local", scheduler="tcp://127.0.0.1:8786")
 
 
 # --- tornado and change ---------------------------------------------------------------------

@@ -42,6 +42,8 @@ def run_points(job: Job, points: Sequence[dict], engine: str = "local", workers:
     """One row per point, in the points' order."""
     if engine not in ENGINES:
         raise ScenarioError([Problem("--engine", None, "", f"must be one of {', '.join(ENGINES)} (got {engine!r})")])
+    if scheduler is not None and engine != "dask":
+        raise ScenarioError([Problem("--scheduler", None, "", f"needs the dask engine (got --engine {engine})")])
     if workers is not None and workers < 1:
         raise ScenarioError([Problem("--workers", None, "", f"must be at least 1 (got {workers})")])
     rows: list[dict | None] = [None] * len(points)
