@@ -3,9 +3,8 @@
 A grid maps override paths (the ``--set`` paths of ``Scenario.with_changes``) to lists of values.
 Its points are the full product of the lists, or, with ``zip=True``, the lists taken side by side.
 
->>> points({"budget.total": ["20M", "30M"], "regions[west].growth_floor": ["30%", "40%"]})
-[{'budget.total': '20M', 'regions[west].growth_floor': '30%'}, {'budget.total': '20M', 'regions[west].growth_floor': '40%'}, \
-{'budget.total': '30M', 'regions[west].growth_floor': '30%'}, {'budget.total': '30M', 'regions[west].growth_floor': '40%'}]
+>>> points({"budget.total": ["20M", "30M"], "regions[west].growth_floor": ["30%", "40%"]})[:2]
+[{'budget.total': '20M', 'regions[west].growth_floor': '30%'}, {'budget.total': '20M', 'regions[west].growth_floor': '40%'}]
 >>> parse_param("budget.total=20M..40M:3")
 ('budget.total', [20000000.0, 30000000.0, 40000000.0])
 """
@@ -143,14 +142,15 @@ def _unhashable(value: object) -> object:
     return value
 
 
-def get_value(scenario: Scenario, path: str) -> object:
-    """The resolved value at an override path (amounts as numbers, shares as fractions).
+def get_value(scenario: Scenario | dict, path: str) -> object:
+    """The resolved value at an override path (amounts as numbers, shares as fractions), read from
+    a scenario or from its ``to_dict()`` (to read several paths of one scenario at once).
 
-    >>> from allocator import load_scenario                               # doctest: +SKIP
+    >>> from allocator import load_scenario
     >>> get_value(load_scenario("scenarios/annual_plan.yaml"), "budget.reserve.max")
     0.08
     """
-    node: object = scenario.to_dict()
+    node: object = scenario if isinstance(scenario, dict) else scenario.to_dict()
     parent = ""
     for part in parse_path(path):
         if isinstance(part, tuple):

@@ -61,8 +61,9 @@ class PointSolver:
         except ScenarioError as exc:
             return {**row, "status": INVALID, "method": None, "seconds": time.perf_counter() - start,
                     "message": "; ".join(str(p) for p in exc.problems)}
+        resolved = scenario.to_dict() if changes else {}
         for path in changes:
-            value = get_value(scenario, path)
+            value = get_value(resolved, path)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 row[path] = value
         method = None
