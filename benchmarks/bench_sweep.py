@@ -18,6 +18,7 @@ fortnights, 45,807 columns, an LP) with its growth floors and revenue floor lift
 those floors force nearly all the spend and the budget binds only between 38% and 39% of
 ``budget.total``, so a budget sweep would be flat. Budgets run from ``--low`` to ``--high`` times
 ``budget.total``. The generated MIP (``medium.yaml``) needs over a minute per point and is not swept.
+The scenario is written by ``benchmarks/generate.py`` when it is missing (``generated/`` is not in git).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -50,6 +53,8 @@ def timed(fn):
 
 
 def run(args) -> dict:
+    if args.scenario == DEFAULT and not DEFAULT.exists():  # generated files are not in git
+        subprocess.run([sys.executable, str(HERE / "generate.py"), "--sizes", "medium", "--lp"], check=True)
     base = load_scenario(args.scenario)
     if not args.keep_floors:
         base = base.with_changes({"targets.revenue": None, "targets.growth_floor": {}})
