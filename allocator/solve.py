@@ -159,8 +159,18 @@ class HighsRunner:
         """Duals of the LP with integer columns fixed at their (rounded) values, read against
         the margin objective (without the reserve tie-break)."""
         f = self.form
-        if not f.integer.any() and f.tie_break is None:
-            return np.asarray(self.highs.getSolution().row_dual)
+        if not f.integer.any():
+            if f.tie_break is None:
+                return np.asarray(self.highs.getSolution().row_dual)
+            # an LP: drop the tie-break weight on the solved instance and re-run from its basis
+            h = self.highs
+            h.changeColCost(f.tie_break, 0.0)
+            try:
+                h.run()
+                ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+                return np.asarray(h.getSolution().row_dual) if ok else np.full(len(f.row_lo), np.nan)
+            finally:
+                h.changeColCost(f.tie_break, float(f.c[f.tie_break]))
         fixed = HighsRunner.__new__(HighsRunner)
         fixed.form, fixed.highs = f, highspy.Highs()
         fixed.highs.setOptionValue("output_flag", False)

@@ -139,8 +139,28 @@ def _breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Bre
     return Breakpoints(xs, value(curve, xs))
 
 
+def _tangent_point(curve: Curve, slope: float) -> float | None:
+    """Where a concave curve's slope equals ``slope`` (closed form), or ``None`` if not known."""
+    if slope <= 0:
+        return None
+    if isinstance(curve, ExpCurve):
+        return -curve.scale * np.log(slope * curve.scale / curve.max_lift)
+    if isinstance(curve, LogCurve):
+        return curve.scale_lift / slope - curve.scale
+    if isinstance(curve, HillCurve) and curve.shape == 1.0:
+        return float(np.sqrt(curve.max_lift * curve.half_saturation / slope)) - curve.half_saturation
+    return None
+
+
 def _chord_gap(curve: Curve, a: float, b: float) -> float:
-    """Largest |f - chord| on [a, b]: sampled, then refined around the worst sample."""
+    """Largest |f - chord| on [a, b]. On a concave curve with a known inverse slope it lies where
+    the tangent is parallel to the chord (exact); otherwise sampled, then refined around the worst
+    sample."""
+    fa, fb = value(curve, [a, b])
+    chord_slope = (fb - fa) / (b - a)
+    x = _tangent_point(curve, chord_slope)
+    if x is not None and a <= x <= b:
+        return float(value(curve, [x])[0] - (fa + chord_slope * (x - a)))
     x = np.linspace(a, b, 33)
     f = value(curve, x)
     d = np.abs(f - (f[0] + (f[-1] - f[0]) * (x - a) / (b - a)))

@@ -70,9 +70,16 @@ def spend_by_region_channel(allocation: pd.DataFrame, currency: str) -> str:
     return _png(fig)
 
 
+MAX_CURVES = 24  # a readable page (and seconds, not tens of seconds, on plans with hundreds of cells)
+
+
 def response_curves(plan, currency: str) -> str:
-    cells = list(plan.scenario.response)
     spend = plan.allocation.groupby(["region", "channel"], sort=False).spend.sum()
+    cells = list(plan.scenario.response)
+    shown_note = ""
+    if len(cells) > MAX_CURVES:
+        cells = sorted(cells, key=lambda c: -float(spend.get((c.region, c.channel), 0.0)))[:MAX_CURVES]
+        shown_note = f" ({MAX_CURVES} cells with the most spend of {len(plan.scenario.response)})"
     roi = plan.allocation.groupby(["region", "channel"], sort=False).marginal_roi.mean()
     cols = 3
     rows = max(1, math.ceil(len(cells) / cols))
@@ -91,7 +98,7 @@ def response_curves(plan, currency: str) -> str:
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(cells):]:
         ax.axis("off")
-    fig.suptitle(f"Annual lift ({currency}) against annual spend; dashed: the plan", fontsize=9)
+    fig.suptitle(f"Annual lift ({currency}) against annual spend; dashed: the plan{shown_note}", fontsize=9)
     return _png(fig)
 
 
