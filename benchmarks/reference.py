@@ -89,11 +89,12 @@ def _exclusive_cumsum(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _order_links(slopes: np.ndarray) -> np.ndarray:
-    """Links k where a later segment is steeper than an earlier one (the allocator's rule)."""
-    best_after = np.maximum.accumulate(slopes[::-1])[::-1]
-    worst_before = np.minimum.accumulate(slopes)
-    return np.flatnonzero(best_after[1:] > worst_before[:-1] * (1 + 1e-9) + 1e-12)
+def _runs(slopes: np.ndarray) -> list[range]:
+    """Maximal runs of segments whose slopes do not rise (the allocator's rule): one gating
+    binary per run after the first."""
+    rises = np.flatnonzero(slopes[1:] > slopes[:-1] * (1 + 1e-9) + 1e-12) + 1
+    starts = [0, *rises.tolist()]
+    return [range(a, b) for a, b in zip(starts, [*starts[1:], len(slopes)])]
 
 
 def build_arrays(s) -> Arrays:
@@ -125,7 +126,7 @@ def build_arrays(s) -> Arrays:
     K = np.zeros(Q, dtype=np.int64)  # segments per (cell, period)
     seg_len: list[np.ndarray] = []
     seg_slope: list[np.ndarray] = []
-    links: dict[int, np.ndarray] = {}  # q -> link positions, only for non-concave curves
+    links: dict[int, list[tuple[range, range]]] = {}  # q -> (run before, gated run) per gate
     for i, cell in enumerate(cells):
         if hi[i] <= 0:
             continue
@@ -146,18 +147,20 @@ def build_arrays(s) -> Arrays:
         seg_len.append(dspend / unit)
         seg_slope.append(np.diff(lift)[valid] / dspend)
         K[i * T + ts] = k
-        if len(_order_links(annual.slopes)):  # non-concave: fill-order binaries where needed
+        if len(_runs(annual.slopes)) > 1:  # non-concave: a gating binary per rising step
             slopes = seg_slope[-1]
             offs = _exclusive_cumsum(k)
             for j, t in enumerate(ts):
-                lk = _order_links(slopes[offs[j]: offs[j] + k[j]])
-                if len(lk):
-                    links[i * T + t] = lk
+                runs = _runs(slopes[offs[j]: offs[j] + k[j]])
+                if len(runs) > 1:
+                    links[i * T + t] = list(zip(runs, runs[1:]))
     seg_len_a = np.concatenate(seg_len) if seg_len else np.zeros(0)
     seg_slope_a = np.concatenate(seg_slope) if seg_slope else np.zeros(0)
-    L = np.zeros(Q, dtype=np.int64)
-    for q, lk in links.items():
-        L[q] = len(lk)
+    L = np.zeros(Q, dtype=np.int64)  # gating binaries per q
+    R = np.zeros(Q, dtype=np.int64)  # gating rows per q
+    for q, gates in links.items():
+        L[q] = len(gates)
+        R[q] = sum(len(before) + len(run) for before, run in gates)
 
     ncol_q = K + L + 1
     col_start = _exclusive_cumsum(ncol_q)
@@ -172,16 +175,19 @@ def build_arrays(s) -> Arrays:
     seg_cell = seg_q // T
 
     rows = _Rows()
-    # response rows: per q the 2L order rows, then y - sum g d <= s_t b / unit
-    resp_rows_q = 2 * L + 1
+    # response rows: per q the gating rows, then y - sum g d <= s_t b / unit
+    resp_rows_q = R + 1
     first = rows.n
     row_start_q = first + _exclusive_cumsum(resp_rows_q)
     senses = np.full(int(resp_rows_q.sum()), -1, dtype=np.int64)
     rhs = np.zeros(len(senses))
-    resp_row = row_start_q + 2 * L
+    resp_row = row_start_q + R
     rhs[resp_row - first] = season[q_period] * base[q_cell] / unit
-    for q, lk in links.items():
-        senses[row_start_q[q] - first + 2 * np.arange(len(lk))] = 1
+    for q, gates in links.items():
+        r = row_start_q[q] - first
+        for before, run in gates:  # the run before must be full (>=), the gated run waits (<=)
+            senses[r: r + len(before)] = 1
+            r += len(before) + len(run)
     rows.block(len(senses), senses, rhs)
     rows.add(resp_row, y_col, 1.0)
     rows.add(resp_row[seg_q], seg_col, -seg_slope_a)
@@ -190,17 +196,17 @@ def build_arrays(s) -> Arrays:
     col_ub = np.full(n_resp_cols, INF)
     col_int = np.zeros(n_resp_cols, dtype=bool)
     col_ub[seg_col] = seg_len_a
-    for q, lk in links.items():
-        z = col_start[q] + K[q] + np.arange(len(lk))
-        col_ub[z] = 1.0
-        col_int[z] = True
-        d_k = seg_col[seg_first[q] + lk]
-        d_next = seg_col[seg_first[q] + lk + 1]
-        w = seg_len_a[seg_first[q] + lk]
-        w_next = seg_len_a[seg_first[q] + lk + 1]
-        r = row_start_q[q] + 2 * np.arange(len(lk))
-        rows.add(np.concatenate([r, r, r + 1, r + 1]), np.concatenate([d_k, z, d_next, z]),
-                 np.concatenate([np.ones(len(lk)), -w, np.ones(len(lk)), -w_next]))
+    for q, gates in links.items():
+        r = row_start_q[q]
+        for gi, (before, run) in enumerate(gates):
+            g = col_start[q] + K[q] + gi
+            col_ub[g] = 1.0
+            col_int[g] = True
+            segs = np.asarray([*before, *run]) + seg_first[q]
+            rr = r + np.arange(len(segs))
+            rows.add(np.concatenate([rr, rr]), np.concatenate([seg_col[segs], np.full(len(segs), g)]),
+                     np.concatenate([np.ones(len(segs)), -seg_len_a[segs]]))
+            r += len(segs)
     lb_parts.append(col_lb)
     ub_parts.append(col_ub)
     int_parts.append(col_int)

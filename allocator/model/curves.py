@@ -82,16 +82,16 @@ class Breakpoints:
     def interpolate(self, spend) -> np.ndarray:
         return np.interp(spend, self.spend, self.lift)
 
-    def order_links(self) -> list[int]:
-        """Links ``k`` (between segments k and k+1) where a later segment beats an earlier one.
+    def concave_runs(self) -> list[range]:
+        """Maximal runs of segments whose slopes do not rise: each is concave on its own.
 
-        Only there does the LP need a binary to keep segments filling in order; a concave
-        interpolant needs none.
+        An LP fills a concave run in order by itself; only the step from one run into the next
+        (where the slope rises) needs a binary. A concave interpolant is a single run.
         """
         s = self.slopes
-        best_after = np.maximum.accumulate(s[::-1])[::-1]
-        worst_before = np.minimum.accumulate(s)
-        return [k for k in range(len(s) - 1) if best_after[k + 1] > worst_before[k] * (1 + 1e-9) + 1e-12]
+        starts = [0] + [k for k in range(1, len(s)) if s[k] > s[k - 1] * (1 + 1e-9) + 1e-12]
+        ends = starts[1:] + [len(s)]
+        return [range(a, b) for a, b in zip(starts, ends)]
 
 
 def breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Breakpoints:

@@ -2,9 +2,10 @@
 
 A cell's period curve is the annual one scaled by seasonality, ``f_t(x) = s_t f(x / s_t)``.
 Its interpolant is built from segment variables ``d_k`` (spend in segment k, with slope
-``g_k``): spend is ``sum d_k`` and lift ``sum g_k d_k``. Where a later segment is steeper than an
-earlier one (S-shaped curves), a binary per link keeps the segments filling in order, so the
-solver finds the global optimum of the interpolated model.
+``g_k``): spend is ``sum d_k`` and lift ``sum g_k d_k``. Segments fall into concave runs (slopes
+that do not rise); where the slope rises (S-shaped curves, non-concave points), one binary per
+run gates it until the run before is full, so the solver finds the global optimum of the
+interpolated model.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def add_response(model) -> None:
                 lengths = np.diff(bp.spend) / unit
                 slopes = bp.slopes
                 segments = [(model.var(0.0, float(w)), float(g)) for w, g in zip(lengths, slopes)]
-                for k in bp.order_links():
-                    _order_link(model, segments, lengths, k)
+                runs = bp.concave_runs()
+                for before, run in zip(runs, runs[1:]):
+                    _gate(model, segments, lengths, before, run)
             model.segments[key] = segments
             y = model.var()
             model.revenue[key] = y
@@ -61,12 +63,14 @@ def add_response(model) -> None:
             model.add_row(label, "response", terms, LE, base, model.unit, region=cell.region, period=period)
 
 
-def _order_link(model, segments, lengths, k: int) -> None:
-    """Segment k+1 may only fill once segment k is full: ``d_k >= w_k z``, ``d_{k+1} <= w_{k+1} z``."""
-    z = model.var(0.0, 1.0, integer=True)
-    d_k, d_next = segments[k][0], segments[k + 1][0]
-    model.add_row("curve_order", "curve_order", [(d_k, 1.0), (z, -float(lengths[k]))], GE, 0.0, model.unit)
-    model.add_row("curve_order", "curve_order", [(d_next, 1.0), (z, -float(lengths[k + 1]))], LE, 0.0, model.unit)
+def _gate(model, segments, lengths, before: range, run: range) -> None:
+    """A run of segments may fill only once every segment of the run before it is full:
+    ``d_j >= w_j g`` for j in ``before``, ``d_j <= w_j g`` for j in ``run``, ``g`` binary."""
+    g = model.var(0.0, 1.0, integer=True)
+    for j in before:
+        model.add_row("curve_order", "curve_order", [(segments[j][0], 1.0), (g, -float(lengths[j]))], GE, 0.0, model.unit)
+    for j in run:
+        model.add_row("curve_order", "curve_order", [(segments[j][0], 1.0), (g, -float(lengths[j]))], LE, 0.0, model.unit)
 
 
 def add_spend_bounds(model) -> None:
