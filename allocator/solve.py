@@ -243,9 +243,12 @@ def _cbc_status(prob: pulp.LpProblem, log: str) -> Status:
 
 
 def _cbc_gap(log: str, status: Status) -> float:
-    match = re.search(r"^Gap:\s+([-\d.eE+]+)", log, re.MULTILINE)
-    if match:
-        return abs(float(match.group(1)))
+    """The relative gap from CBC's closing lines (its own "Gap:" line keeps only 2 decimals)."""
+    value = re.search(r"^Objective value:\s+([-\d.eE+]+)", log, re.MULTILINE)
+    bound = re.search(r"^(?:Upper|Lower) bound:\s+([-\d.eE+]+)", log, re.MULTILINE)
+    if value and bound:
+        best, limit = float(value.group(1)), float(bound.group(1))
+        return abs(limit - best) / max(abs(best), 1e-9)
     return 0.0 if status == Status.OPTIMAL else float("nan")
 
 
