@@ -7,14 +7,28 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from allocator.diagnose import diagnose
 from allocator.model.build import build_model
 from allocator.model.data import planning_data
 from allocator.plan import SUMMARY_KEYS, Plan, tabulate
-from allocator.scenario import Scenario
+from allocator.scenario import Problem, Scenario, ScenarioError
 from allocator.solve import Status, solve_model
+
+
+def check_options(solver: str | None, time_limit: float | None, mip_gap: float | None) -> None:
+    """The solver options of a call follow the rules of the scenario's ``solver:`` section."""
+    problems = []
+    if solver is not None and solver not in ("highs", "cbc"):
+        problems.append(Problem("--solver", None, "", f"must be highs or cbc (got {solver!r})"))
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        problems.append(Problem("--time-limit", None, "", f"must be a number of seconds > 0 (got {time_limit!r})"))
+    if mip_gap is not None and not (0.0 <= mip_gap <= 1.0):
+        problems.append(Problem("--mip-gap", None, "", f"must be between 0 and 1 (got {mip_gap!r})"))
+    if problems:
+        raise ScenarioError(problems)
 
 
 def solve(
@@ -28,6 +42,7 @@ def solve(
     An infeasible scenario is not an exception: the plan has ``status == "infeasible"`` and a
     ``diagnosis`` saying which constraints had to give.
     """
+    check_options(solver, time_limit, mip_gap)
     options = scenario.solver
     solver = solver or options.name
     time_limit = time_limit if time_limit is not None else options.time_limit

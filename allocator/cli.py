@@ -16,11 +16,11 @@ from rich.table import Table
 
 from allocator.decompose import check_inputs, decompose_plan
 from allocator.decompose.commands import register as register_decomposition
-from allocator.sensitivity.commands import register as register_sensitivity
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
 from allocator.scenario.yaml_io import read_value
+from allocator.sensitivity.commands import register as register_sensitivity
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Turn a sales plan into an optimisation problem and solve it.")
@@ -110,7 +110,7 @@ def run(
     from allocator.api import solve  # the solver stack loads only for commands that solve
 
     def go():
-        _check_solver(solver)
+        _check_solver(solver, time_limit, mip_gap)
         sc = load_scenario(scenario)
         changes = parse_sets(set_)
         if changes:
@@ -190,7 +190,7 @@ def compare(
     from allocator.report.comparison import write_comparison
 
     def go():
-        _check_solver(solver)
+        _check_solver(solver, time_limit)
         common = parse_sets(set_)
         loaded = [load_scenario(p) for p in scenarios]
         options = [s.with_changes(common) if common else s for s in loaded]
@@ -229,9 +229,10 @@ def _cell(metric: str, value) -> str:
     return format_amount(value)
 
 
-def _check_solver(solver: str | None) -> None:
-    if solver is not None and solver not in ("highs", "cbc"):
-        raise ScenarioError([Problem("--solver", None, "", f"must be highs or cbc (got {solver!r})")])
+def _check_solver(solver: str | None, time_limit: float | None = None, mip_gap: float | None = None) -> None:
+    from allocator.api import check_options
+
+    check_options(solver, time_limit, mip_gap)
 
 
 def parse_range(text: str, points: int) -> list[float]:
@@ -270,7 +271,7 @@ def frontier(
     from allocator.frontier import write_frontier
 
     def go():
-        _check_solver(solver)
+        _check_solver(solver, time_limit)
         budgets = parse_range(budget, points)
         sc = load_scenario(scenario)
         changes = parse_sets(set_)

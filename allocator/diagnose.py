@@ -73,8 +73,8 @@ def _words(row, short: float, data: PlanningData) -> str:
         target = row.name[len("min_roi["):-1]
         return f"ROI floor of {target} ({meta['roi']:.0%}) falls {amount} of margin short"
     if row.kind == "policy":
-        unit = "head-years" if row.scale == 1.0 else ""
-        amount = f"{short:.1f} {unit}" if unit else amount
+        if meta["quantity"] == "headcount":
+            amount = f"{short:.1f} head-years"
         return f"policy '{meta['policy']}' ({meta['side']} {meta['bound']:.0%}) misses by {amount}"
     return f"{row.name} gives {amount}"
 

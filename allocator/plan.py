@@ -97,7 +97,7 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         return 0.0 if v is None else float(value[v])
 
     rows = []
-    exact_gain = 0.0
+    exact_lift = []
     for cell in data.cells:
         m = cell.margin
         for period in data.periods:
@@ -111,7 +111,7 @@ def tabulate(model: Model, solution: Solution) -> Plan:
                 roi = m * float(curves.slope(cell.curve, [spend / season])[0]) - 1.0
             else:
                 exact, roi = 0.0, float("nan")
-            exact_gain += m * (exact - lift)
+            exact_lift.append(exact)
             revenue = max(0.0, val(model.revenue[key]) * unit)
             rows.append((cell.region, cell.channel, period, spend, lift, revenue, roi if np.isfinite(roi) else np.nan))
     allocation = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
@@ -119,6 +119,7 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         allocation[col] = _clean(allocation[col], 1e-7 * unit)
 
     headcount = _headcount(model, val, allocation)
+    exact_gain = _exact_gain(model, allocation, headcount, np.asarray(exact_lift))
     constraints = _constraints(model, solution)
     margin = data.margin
     weights = np.array([margin[(r, c)] for r, c in zip(allocation.region, allocation.channel)])
@@ -145,6 +146,40 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         "solver": solution.solver,
     }
     return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints)
+
+
+def _exact_gain(model: Model, allocation: pd.DataFrame, headcount: pd.DataFrame, exact: np.ndarray) -> float:
+    """Margin the plan gains (or loses) when each cell's lift is read off the exact curve.
+
+    Where the exact curve gives less than the interpolant, a target above base + exact lift is
+    not met. Where it gives more, the extra is sold only by cells whose target is their whole
+    demand, and only within the room the plan leaves under capacity and potential (highest
+    margin first).
+    """
+    data = model.data
+    a = allocation.assign(exact=exact, margin=[data.margin[(r, c)] for r, c in zip(allocation.region, allocation.channel)])
+    a["base"] = [data.season[p] * cell.base for cell in data.cells for p in data.periods]
+    tol = 1e-6 * data.budget
+    cap_room = {}
+    if not headcount.empty:
+        sold = a.groupby(["region", "period"]).revenue.sum()
+        cap_room = {(r, p): c - sold.get((r, p), 0.0) for r, p, c in zip(headcount.region, headcount.period, headcount.capacity)}
+    sold_r = a.groupby("region").revenue.sum()
+    pot_room = {r: cap - sold_r.get(r, 0.0) for r, cap in data.potential.items()}
+    gain = 0.0
+    for row in a.sort_values("margin", ascending=False, kind="stable").itertuples():
+        delta = row.exact - row.lift
+        if delta < 0:
+            gain -= row.margin * max(0.0, row.revenue - (row.base + row.exact))
+        elif row.revenue >= row.base + row.lift - tol:  # demand-limited: it could sell more
+            room = min(cap_room.get((row.region, row.period), np.inf), pot_room.get(row.region, np.inf))
+            extra = max(0.0, min(delta, room))
+            gain += row.margin * extra
+            if (row.region, row.period) in cap_room:
+                cap_room[(row.region, row.period)] -= extra
+            if row.region in pot_room:
+                pot_room[row.region] -= extra
+    return gain
 
 
 def _budget_price(model: Model, constraints: pd.DataFrame) -> float | None:

@@ -208,7 +208,8 @@ def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e
         log = Path(tmp) / "cbc.log"
         prob.solve(_cbc(timeLimit=time_limit, gapRel=mip_gap, logPath=str(log)))
         text = log.read_text(errors="replace") if log.exists() else ""
-    status = _cbc_status(prob, text)
+    out_of_time = time_limit is not None and time.perf_counter() - start >= 0.95 * time_limit
+    status = _cbc_status(prob, text, out_of_time)
     values = np.array([v.varValue if v.varValue is not None else 0.0 for v in model.columns])
     gap = 0.0
     if integers and status in (Status.OPTIMAL, Status.FEASIBLE):
@@ -232,11 +233,15 @@ def _cbc(**options) -> pulp.LpSolver:
         return pulp.PULP_CBC_CMD(msg=False, **options)
 
 
-def _cbc_status(prob: pulp.LpProblem, log: str) -> Status:
+def _cbc_status(prob: pulp.LpProblem, log: str, out_of_time: bool) -> Status:
+    """CBC's outcome. Cut short by its time limit, CBC may call a model "infeasible" in
+    preprocessing; that is a model it did not solve, not a proof that no plan exists."""
     if prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal:
         return Status.OPTIMAL
     if prob.sol_status == pulp.LpSolutionIntegerFeasible:
         return Status.FEASIBLE
+    if out_of_time or "stopped on time" in log.lower():
+        return Status.NOT_SOLVED
     if prob.status == pulp.LpStatusInfeasible or "infeasible" in log.lower():
         return Status.INFEASIBLE
     return Status.NOT_SOLVED

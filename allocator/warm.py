@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from allocator.api import check_options
 from allocator.model.build import build_model
 from allocator.model.data import planning_data
 from allocator.plan import SUMMARY_KEYS, Plan, tabulate
@@ -48,6 +49,7 @@ class WarmModel:
 
     def solve(self, budget: float, time_limit: float | None = None, mip_gap: float | None = None) -> Plan:
         """The plan at ``budget`` (a warm re-solve of the built model)."""
+        check_options(None, time_limit, mip_gap)
         scenario = self.scenario.with_changes({"budget.total": budget})
         unit = self.model.unit
         low, high = self.data.reserve

@@ -646,3 +646,45 @@ def test_highs_and_cbc_reach_the_same_objective(case):
     highs, cbc = solve(scenario_, solver="highs", mip_gap=1e-7), solve(scenario_, solver="cbc", mip_gap=1e-7)
     assert highs.status == cbc.status == "optimal"
     assert highs.objective == pytest.approx(cbc.objective, abs=1e-6 * scenario_.budget.total)
+
+
+# --- review fixes -----------------------------------------------------------------------------
+
+
+def _one_region(**extra) -> dict:
+    d = {
+        "scenario": "capped", "periods": {"names": ["P1", "P2"]}, "budget": {"total": 1000},
+        "regions": [{"id": "a"}], "channels": [{"id": "on", "gross_margin": 1.0}],
+        "response": [{"region": "a", "channel": "on", "curve": {"type": "exp", "max_lift": 1000, "scale": 300}}],
+        "solver": {"pwl_tolerance": 0.05},
+    }
+    d.update(extra)
+    return d
+
+
+def test_exact_curve_margin_sells_no_extra_lift_beyond_the_potential(solver):
+    # revenue sits at the potential (400): the exact curve's extra lift cannot be sold
+    capped = solve(Scenario.from_dict(_one_region(regions=[{"id": "a", "potential": 400}])), solver=solver)
+    assert capped.summary["revenue"] == pytest.approx(400, abs=1e-6)
+    assert capped.summary["exact_curve_margin"] == pytest.approx(capped.objective, abs=1e-6)
+    # capped by a budget instead (spend ends inside a segment), the exact curve's extra lift sells
+    budget = {"total": 100}
+    free = solve(Scenario.from_dict(_one_region(budget=budget)), solver=solver)
+    assert free.summary["exact_curve_margin"] > free.objective + 1.0
+
+
+def test_a_money_policy_is_named_in_the_diagnosis_even_when_the_budget_is_1000():
+    # budget.total 1000 makes the model's money unit exactly 1: the policy must still read as money
+    d = {
+        "scenario": "k", "periods": {"names": ["P1"]}, "budget": {"total": 1000},
+        "regions": [{"id": "a"}, {"id": "b"}], "channels": [{"id": "on", "gross_margin": 0.5}],
+        "response": [
+            {"region": "a", "channel": "on", "curve": {"type": "linear", "roas": 3}, "spend": {"min": 600, "max": 1000}},
+            {"region": "b", "channel": "on", "curve": {"type": "linear", "roas": 3}, "spend": {"max": 1000}},
+        ],
+        "policies": [{"name": "b half", "share": "marketing_spend", "where": {"region": ["b"]}, "min": "50%"}],
+    }
+    plan = solve(Scenario.from_dict(d))
+    assert plan.status == "infeasible"
+    messages = " ".join(g["message"] for g in plan.diagnosis["gave"])
+    assert "policy 'b half'" in messages and "head-years" not in messages

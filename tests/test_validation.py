@@ -371,3 +371,43 @@ def test_from_dict_reads_a_model_relative_to_base_dir(tmp_path):
     data = yaml.safe_load(with_model(""))
     s = Scenario.from_dict(data, source="plan", base_dir=tmp_path / "scenarios")
     assert len(s.response) == 2
+
+
+# --- cross-checks added after review -----------------------------------------------------------
+
+
+def _policy_scenario(policies, sales_force=None):
+    d = {"scenario": "x", "periods": {"names": ["P1"]}, "budget": {"total": 1000}, "regions": [{"id": "a"}],
+         "channels": [{"id": "on", "gross_margin": 0.5}],
+         "response": [{"region": "a", "channel": "on", "curve": {"type": "linear", "roas": 3}}], "policies": policies}
+    if sales_force is not None:
+        d["sales_force"] = sales_force
+    return d
+
+
+def test_an_empty_policy_filter_is_an_error_not_a_rule_that_zeroes_spend():
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(_policy_scenario([{"name": "p", "share": "marketing_spend", "where": {"region": []}, "min": 0.5}]))
+    assert str(info.value.problems[0]) == "<dict> policies[0].where.region: must list at least one value (or be left out)"
+
+
+def test_a_people_policy_without_a_sales_force_is_an_error_not_a_silent_no_op():
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(_policy_scenario([{"name": "q", "share": "headcount", "where": {"region": ["a"]}, "min": 0.5}]))
+    assert str(info.value.problems[0]) == "<dict> policies[0].share: headcount needs a sales_force section"
+
+
+def test_a_temp_share_minimum_with_free_temp_staff_is_an_error():
+    sf = {"cost_per_head": 10, "revenue_capacity": 100,
+          "temp_staff": {"periods": ["P1"], "cost_per_head": 0, "revenue_capacity": 10,
+                         "share_of_people_cost": {"min": "10%", "max": "15%"}}}
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(_policy_scenario([], sf))
+    assert "share_of_people_cost.min: can never be met" in str(info.value)
+
+
+def test_an_override_path_that_is_not_text_is_a_user_error():
+    scenario = Scenario.from_dict(_policy_scenario([]))
+    with pytest.raises(ScenarioError) as info:
+        scenario.with_changes({1: 2})
+    assert "a path must be text" in str(info.value)

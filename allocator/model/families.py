@@ -80,13 +80,13 @@ def add_policies(model) -> None:
     for policy in data.policies:
         part, scale = _quantity(model, policy.share, policy.where)
         base, _ = _quantity(model, policy.share, policy.of)
-        size = data.budget if scale != 1.0 else max(1.0, _heads(model))
+        size = max(1.0, _heads(model)) if policy.share == "headcount" else data.budget
         for bound, sense, label in ((policy.min, GE, "min"), (policy.max, LE, "max")):
             if bound is None:
                 continue
             terms = part + [(v, -bound * c) for v, c in base]
             model.add_row(f"policy[{policy.name}].{label}", "policy", terms, sense, 0.0, scale,
-                          size=size, policy=policy.name, bound=bound, side=label)
+                          size=size, policy=policy.name, bound=bound, side=label, quantity=policy.share)
 
 
 def _quantity(model, quantity: str, flt):

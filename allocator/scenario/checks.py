@@ -76,16 +76,24 @@ def cross_check(s: ScenarioModel) -> list[tuple[Loc, str]]:
                 if period not in periods:
                     loc = ("sales_force", "temp_staff", "periods", j)
                     problems.append((loc, _unknown("period", period, periods)))
+            share = sf.temp_staff.share_of_people_cost
+            if share is not None and share.min > 0 and sf.temp_staff.cost_per_head == 0:
+                problems.append((("sales_force", "temp_staff", "share_of_people_cost", "min"),
+                                 "can never be met: temp staff cost nothing (cost_per_head is 0)"))
         if sf.allow_release is False and sf.release_cost:
             problems.append((("sales_force", "release_cost"), "is set but allow_release is false"))
 
     known = {"region": regions, "region_class": classes, "channel": channels, "period": periods}
     for i, policy in enumerate(s.policies):
+        if policy.share in ("people_cost", "headcount") and s.sales_force is None:
+            problems.append((("policies", i, "share"), f"{policy.share} needs a sales_force section"))
         for part in ("where", "of"):
             flt: Filter | None = getattr(policy, part)
             if flt is None:
                 continue
             for field, values in known.items():
+                if getattr(flt, field) is not None and not getattr(flt, field):
+                    problems.append((("policies", i, part, field), "must list at least one value (or be left out)"))
                 for j, value in enumerate(getattr(flt, field) or ()):
                     if value not in values:
                         loc = ("policies", i, part, field, j)

@@ -51,6 +51,9 @@ class Scenario(ScenarioModel):
         overridden: list[Override] = []
         problems = []
         for path, value in changes.items():
+            if not isinstance(path, str):
+                problems.append(Problem("--set", None, repr(path), "a path must be text, e.g. 'budget.total'"))
+                continue
             try:
                 if path.split(".")[0].split("[")[0] == "response_model":
                     raise KeyError("the response model is merged when the file loads; edit the scenario file instead")

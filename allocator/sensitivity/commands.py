@@ -102,7 +102,7 @@ def sweep(
     cli = _cli()
 
     def go():
-        cli._check_solver(solver)
+        cli._check_solver(solver, time_limit, mip_gap)
         grid = parse_params(param, zip=zip_)
         sc = _load(scenario, set_)
         with Reporter(cli.err, "sweep") as progress:
@@ -174,7 +174,7 @@ def tornado(
     cli = _cli()
 
     def go():
-        cli._check_solver(solver)
+        cli._check_solver(solver, time_limit, mip_gap)
         sc = _load(scenario, set_)
         with Reporter(cli.err, "tornado") as progress:
             table = run_tornado(sc, params=param or None, delta=delta, engine=_engine(engine, scheduler),

@@ -9,6 +9,7 @@ computes the same figures as ``tabulate``'s summary from arrays prepared once pe
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from allocator import plan
 from allocator.model import curves
@@ -59,10 +60,10 @@ class Summarizer:
             with np.errstate(divide="ignore", invalid="ignore"):
                 values = s * curves.value(cell.curve, np.where(s > 0, spend[part] / np.where(s > 0, s, 1), 0.0))
             exact[part] = np.where(s > 0, values, 0.0)
-        exact_gain = float(np.sum(margin * (exact - lift)))
         tol = 1e-7 * unit
         revenue = np.maximum(0.0, x[self.revenue_cols] * unit)
         spend, lift, revenue = (np.where(np.abs(a) < tol, 0.0, a) for a in (spend, lift, revenue))
+        exact_gain = self._exact_gain(x, data, spend, lift, revenue, exact)
         total_spend, total_revenue = float(spend.sum()), float(revenue.sum())
         people = self._people(x, data)
         reserve = max(0.0, float(x[self.reserve_col]) * unit)
@@ -84,6 +85,26 @@ class Summarizer:
             "solve_seconds": solution.seconds,
             "solver": solution.solver,
         }
+
+    def _exact_gain(self, x, data: PlanningData, spend, lift, revenue, exact) -> float:
+        """As ``tabulate`` reads the plan on exact curves: through the same function."""
+        allocation = pd.DataFrame({"region": [k[0] for k in self.keys], "channel": [k[1] for k in self.keys],
+                                   "period": [k[2] for k in self.keys], "spend": spend, "lift": lift,
+                                   "revenue": revenue})
+        headcount = pd.DataFrame(columns=["region", "period", "capacity"])
+        sf = data.staffing
+        if sf is not None and self.staff_keys:
+            temp = dict(zip([k for k in self.staff_keys if k in self.model.temp], np.round(x[self.temp_cols])))
+            core = np.round(x[self.core_cols])
+            headcount = pd.DataFrame({
+                "region": [k[0] for k in self.staff_keys], "period": [k[1] for k in self.staff_keys],
+                "capacity": [sf.capacity * data.length[k[1]] * h + sf.temp_capacity * temp.get(k, 0.0)
+                             for k, h in zip(self.staff_keys, core)]})
+        saved, self.model.data = self.model.data, data
+        try:
+            return plan._exact_gain(self.model, allocation, headcount, exact)
+        finally:
+            self.model.data = saved
 
     def _budget_price(self, solution: Solution, data: PlanningData) -> float | None:
         """As ``tabulate`` prices the budget (its rows' prices, the reserve's share, the spend
