@@ -18,7 +18,8 @@ from allocator.decompose.config import parse_date
 from allocator.decompose.errors import DecompositionError
 from allocator.scenario.amounts import AmountError, parse_amount, parse_share
 from allocator.scenario.checks import did_you_mean
-from allocator.scenario.errors import Problem
+from allocator.scenario.errors import Problem, ScenarioError
+from allocator.scenario.yaml_io import read_user_text
 
 MAX_BYTES = 50_000_000
 
@@ -151,18 +152,9 @@ def read_table(path: Path, columns: list[Column], display: str | None = None, ke
 
 def _read_text(path: Path, file: str) -> str:
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise DecompositionError([Problem(file, None, "", f"file is larger than {MAX_BYTES} bytes")])
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DecompositionError([Problem(file, None, "", "file not found")]) from None
-    except IsADirectoryError:
-        raise DecompositionError([Problem(file, None, "", "is a folder, not a file")]) from None
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise DecompositionError([Problem(file, line, "", "is not UTF-8 text; save it as UTF-8 CSV")]) from None
-    except OSError as exc:
-        raise DecompositionError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        return read_user_text(path, file, encoding="utf-8-sig", kind="UTF-8 CSV", max_bytes=MAX_BYTES)
+    except ScenarioError as exc:
+        raise DecompositionError(exc.problems) from None
 
 
 def _header_problems(header: list[str], columns: list[Column], file: str) -> list[Problem]:

@@ -198,22 +198,28 @@ class _Builder:
         return result
 
 
-def load_yaml(path: Path, display: str | None = None) -> object:
-    """Load one YAML file safely, with locations; raise ScenarioError on any problem."""
-    file = display or str(path)
+def read_user_text(path: Path, file: str, encoding: str = "utf-8", kind: str = "UTF-8",
+                   max_bytes: int = MAX_BYTES) -> str:
+    """A planner's text file, or ScenarioError naming it (missing, a folder, too large, not UTF-8)."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ScenarioError([Problem(file, None, "", f"file is larger than {MAX_BYTES} bytes")])
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > max_bytes:
+            raise ScenarioError([Problem(file, None, "", f"file is larger than {max_bytes} bytes")])
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise ScenarioError([Problem(file, None, "", "file not found")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(file, None, "", "is a folder, not a file")]) from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
-        raise ScenarioError([Problem(file, line, "", "is not UTF-8 text; save it as UTF-8")]) from None
+        raise ScenarioError([Problem(file, line, "", f"is not UTF-8 text; save it as {kind}")]) from None
     except OSError as exc:
         raise ScenarioError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+
+
+def load_yaml(path: Path, display: str | None = None) -> object:
+    """Load one YAML file safely, with locations; raise ScenarioError on any problem."""
+    file = display or str(path)
+    text = read_user_text(path, file)
     return load_yaml_text(text, file)
 
 
