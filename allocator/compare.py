@@ -16,11 +16,13 @@ METRICS = ["status", "objective", "revenue", "marketing_spend", "people_cost", "
 
 def option_names(scenarios: list[Scenario], labels: list[str] | None = None) -> list[str]:
     names = list(labels) if labels else [s.scenario for s in scenarios]
-    seen: dict[str, int] = {}
-    unique = []
+    unique: list[str] = []
     for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+        candidate, n = name, 1
+        while candidate in unique or (candidate != name and candidate in names):
+            n += 1
+            candidate = f"{name} ({n})"
+        unique.append(candidate)
     return unique
 
 

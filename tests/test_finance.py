@@ -205,3 +205,9 @@ def test_hostile_ids_stay_text_in_csv_xlsx_and_html(tmp_path):
     channels = [c for c in ws["B"][1:] if c.value == evil_channel]
     assert channels and all(c.data_type == "s" for c in channels)
     check_run(folder)  # the checker reads the neutralised ids back
+
+
+def test_option_names_stay_unique_even_when_a_scenario_is_named_like_a_repeat():
+    from allocator.compare import option_names
+
+    assert option_names([], ["x", "x (2)", "x", "x"]) == ["x", "x (2)", "x (3)", "x (4)"]
