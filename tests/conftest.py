@@ -19,3 +19,19 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def typer_harness(register):
+    """A bare typer app with one module's commands registered, invoked in-process (CliRunner)."""
+    import typer
+    from typer.testing import CliRunner
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def main() -> None:
+        """allocator (test harness)"""
+
+    register(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})

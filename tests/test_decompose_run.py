@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from allocator import load_scenario, solve
 from allocator.decompose import decompose_into, decompose_run, load_config
 from allocator.decompose.commands import register
 from allocator.decompose.run import INPUTS_FOLDER
+from tests.conftest import typer_harness
 from tests.test_decompose_properties import check_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,15 +36,7 @@ def run_dir(plan_folder, tmp_path) -> Path:
 
 @pytest.fixture
 def cli():
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main() -> None:
-        """allocator (test harness)"""
-
-    register(app)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
+    return typer_harness(register)
 
 
 def test_the_example_config_decomposes_the_12_week_plan_and_every_level_adds_up(run_dir):

@@ -12,13 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from allocator.decompose.commands import register
 from allocator.decompose.config import Tracking
 from allocator.decompose.errors import DecompositionError
 from allocator.decompose.tracking import read_actuals, read_targets, track
+from tests.conftest import typer_harness
 
 DATA = Path(__file__).parent / "data" / "decompose" / "tracking"
 AS_OF = dt.date(2027, 3, 10)
@@ -90,15 +89,7 @@ def test_bad_actuals_are_reported_with_their_csv_line(tables):
 
 @pytest.fixture
 def cli():
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main() -> None:
-        """allocator (test harness)"""
-
-    register(app)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+    return typer_harness(register)
 
 
 @pytest.fixture

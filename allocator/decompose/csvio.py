@@ -58,25 +58,24 @@ def text(raw: str) -> str:
     return raw
 
 
-def amount(raw: str) -> float:
-    """A non-negative amount (``1200``, ``1.2k``, ``3万``)."""
+def _amount(raw: str, strict: bool) -> float:
     try:
         value = parse_amount(raw)
     except AmountError as exc:
         raise ValueError(str(exc)) from None
-    if value < 0:
-        raise ValueError(f"must be >= 0 (got {raw!r})")
+    if value < 0 or (strict and value == 0):
+        raise ValueError(f"must be {'>' if strict else '>='} 0 (got {raw!r})")
     return value
+
+
+def amount(raw: str) -> float:
+    """A non-negative amount (``1200``, ``1.2k``, ``3万``)."""
+    return _amount(raw, strict=False)
 
 
 def positive_amount(raw: str) -> float:
-    try:
-        value = parse_amount(raw)
-    except AmountError as exc:
-        raise ValueError(str(exc)) from None
-    if value <= 0:
-        raise ValueError(f"must be > 0 (got {raw!r})")
-    return value
+    """An amount above zero."""
+    return _amount(raw, strict=True)
 
 
 def share(raw: str) -> float:
