@@ -68,10 +68,9 @@ def _words(row, short: float, data: PlanningData) -> str:
     if row.kind == "revenue_floor":
         return f"company revenue floor ({format_amount(meta['floor'])}) falls {amount} short"
     if row.kind == "spend_min":
-        return f"minimum spend of {row.name[len('spend_min['):-1]} falls {amount} short"
+        return f"minimum spend of {meta['cell']} falls {amount} short"
     if row.kind == "min_roi":
-        target = row.name[len("min_roi["):-1]
-        return f"ROI floor of {target} ({meta['roi']:.0%}) falls {amount} of margin short"
+        return f"ROI floor of {meta['target']} ({meta['roi']:.0%}) falls {amount} of margin short"
     if row.kind == "policy":
         if meta["quantity"] == "headcount":
             amount = f"{short:.1f} head-years"

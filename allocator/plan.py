@@ -145,7 +145,7 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         "solve_seconds": solution.seconds,
         "solver": solution.solver,
     }
-    return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints)
+    return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints.reset_index(drop=True))
 
 
 def _exact_gain(model: Model, allocation: pd.DataFrame, headcount: pd.DataFrame, exact: np.ndarray) -> float:
@@ -185,13 +185,15 @@ def _exact_gain(model: Model, allocation: pd.DataFrame, headcount: pd.DataFrame,
 def _budget_price(model: Model, constraints: pd.DataFrame) -> float | None:
     """What one more unit of ``budget.total`` buys: the budget row's price, less the reserve share
     it must hold back, plus the spend bounds that default to the budget and grow with it."""
-    price = dict(zip(constraints.name, constraints.shadow_price))
     low, high = model.data.reserve
-    total = price.get("budget", np.nan) - low * price.get("reserve_min", 0.0) + high * price.get("reserve_max", 0.0)
-    for cell in model.data.cells:
-        if cell.follows_budget:
-            total += price.get(f"spend_max[{cell.region}/{cell.channel}]", 0.0)
-    return float(total) if np.isfinite(total) else None
+    weights = {"budget": 1.0, "reserve_min": -low, "reserve_max": high}
+    total = 0.0
+    for i, price in constraints.shadow_price.items():  # indexed by model row
+        row = model.rows[i]
+        weight = 1.0 if row.meta.get("follows_budget") else weights.get(row.name, 0.0)
+        if weight:
+            total += weight * price
+    return float(total) if "budget" in set(constraints.name) and np.isfinite(total) else None
 
 
 def _headcount(model: Model, val, allocation: pd.DataFrame) -> pd.DataFrame:
@@ -227,7 +229,7 @@ def _people_cost(model: Model, headcount: pd.DataFrame) -> float:
 
 
 def _constraints(model: Model, solution: Solution) -> pd.DataFrame:
-    rows = []
+    rows, index = [], []
     for i, row in enumerate(model.rows):
         if row.kind in HIDDEN_KINDS:
             continue
@@ -244,6 +246,7 @@ def _constraints(model: Model, solution: Solution) -> pd.DataFrame:
         dual = solution.duals[i]
         price = sign * dual * model.unit / row.scale if np.isfinite(dual) else np.nan
         rows.append((row.name, row.kind, bool(binding), max(0.0, slack) * row.scale, price))
-    frame = pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS)
+        index.append(i)
+    frame = pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS, index=index)  # indexed by model row
     frame["shadow_price"] = _clean(frame.shadow_price.to_numpy(), 1e-9)
     return frame

@@ -39,12 +39,11 @@ class WarmModel:
         self.form = linear_form(self.model)
         self.runner = HighsRunner(self.form)
         self.build_seconds = time.perf_counter() - start
-        default_bound = {(c.region, c.channel) for c in scenario.response if c.spend.max is None}
         self._budget_rows = {}
         for i, row in enumerate(self.model.rows):
             if row.name in ("budget", "reserve_min", "reserve_max"):
                 self._budget_rows[i] = row.name
-            elif row.kind == "spend_max" and tuple(row.name[len("spend_max["):-1].split("/", 1)) in default_bound:
+            elif row.kind == "spend_max" and row.meta["follows_budget"]:
                 self._budget_rows[i] = "spend_max"
 
     def solve(self, budget: float, time_limit: float | None = None, mip_gap: float | None = None) -> Plan:

@@ -3,6 +3,8 @@ ROI floors and share policies (``model.md``). One function per family."""
 
 from __future__ import annotations
 
+from allocator.model.response import cell_label
+
 LE, GE = -1, 1
 
 
@@ -60,18 +62,20 @@ def add_roi_floors(model) -> None:
     for cell in data.cells:
         if cell.min_roi is not None:
             keys = [(cell.region, cell.channel, t) for t in data.periods]
-            _roi_row(model, f"min_roi[{cell.region}/{cell.channel}]", keys, cell.min_roi, cell.hi)
+            _roi_row(model, cell_label(cell.region, cell.channel), keys, cell.min_roi, cell.hi)
     for channel, rho in data.channel_roi.items():
         keys = [k for k in model.revenue if k[1] == channel]
         reach = sum(c.hi for c in data.cells if c.channel == channel)
-        _roi_row(model, f"min_roi[{channel}]", keys, rho, min(reach, data.budget))
+        _roi_row(model, channel, keys, rho, min(reach, data.budget))
 
 
-def _roi_row(model, name: str, keys, rho: float, reach: float) -> None:
+def _roi_row(model, target: str, keys, rho: float, reach: float) -> None:
+    """The ROI floor of ``target`` (a cell label or a channel id) over ``keys``."""
     margin = model.data.margin
     terms = model.lift_terms(keys, lambda key: margin[key[:2]])
     terms += [(v, -(1 + rho)) for v, _ in model.spend_terms(keys)]
-    model.add_row(name, "min_roi", terms, GE, 0.0, model.unit, size=max(reach * (1 + rho), 1.0), roi=rho)
+    model.add_row(f"min_roi[{target}]", "min_roi", terms, GE, 0.0, model.unit, size=max(reach * (1 + rho), 1.0),
+                  roi=rho, target=target)
 
 
 def add_policies(model) -> None:

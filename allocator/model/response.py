@@ -81,8 +81,9 @@ def add_spend_bounds(model) -> None:
         terms = model.spend_terms(keys)
         label = cell_label(cell.region, cell.channel)
         if cell.lo > 0:
-            model.add_row(f"spend_min[{label}]", "spend_min", terms, GE, cell.lo / unit, unit, size=cell.lo)
+            model.add_row(f"spend_min[{label}]", "spend_min", terms, GE, cell.lo / unit, unit, size=cell.lo, cell=label)
         if terms:
             grow = cell.follows_budget and model.budget_extension is not None
             extra = [(model.budget_extension, -1.0)] if grow else []
-            model.add_row(f"spend_max[{label}]", "spend_max", terms + extra, LE, cell.hi / unit, unit)
+            model.add_row(f"spend_max[{label}]", "spend_max", terms + extra, LE, cell.hi / unit, unit,
+                          cell=label, follows_budget=cell.follows_budget)
