@@ -72,11 +72,7 @@ def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: 
     if top.get_legend_handles_labels()[0]:
         top.legend(fontsize=8)
     top.set_title(f"Sweep over {', '.join(paths)}")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _finish(fig, path)
 
 
 def _short(value) -> str:
@@ -106,11 +102,7 @@ def plot_tornado(table: pd.DataFrame, currency: str = "", path: Path | None = No
     ax.set_xlabel(f"expected margin ({currency})" if currency else "expected margin")
     ax.set_title(f"What moves the margin most (each input ±{delta:.0%} alone)")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_change(table: pd.DataFrame, names: tuple[str, str] = ("before", "after"), currency: str = "",
@@ -126,6 +118,11 @@ def plot_change(table: pd.DataFrame, names: tuple[str, str] = ("before", "after"
         ax.set_xlabel(f"{measure} change ({currency})" if currency else f"{measure} change")
     axes[0].set_yticks(np.arange(len(rows)), labels)
     fig.suptitle(f"From {names[0]} to {names[1]}: what moved")
+    return _finish(fig, path)
+
+
+def _finish(fig, path):
+    """Lay the figure out; save and close it when a path is given, else hand it back to show."""
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=100)
