@@ -109,7 +109,8 @@ def solve_model(model: Model, solver: str = "highs", time_limit: float | None = 
 class HighsRunner:
     """A persistent HiGHS model: pass it once, change bounds or the budget and re-solve warm."""
 
-    def __init__(self, form: LinearForm):
+    def __init__(self, form: LinearForm, lb=None, ub=None, integer=None, cost=None):
+        """``lb``, ``ub``, ``integer`` and ``cost`` replace the form's own (e.g. a fixed-integer LP)."""
         self.form = form
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
@@ -117,7 +118,8 @@ class HighsRunner:
         # RINS/RENS sub-MIPs cost 3-4x the whole solve on our staffing models (docs/performance.md)
         self.highs.setOptionValue("mip_heuristic_run_rins", False)
         self.highs.setOptionValue("mip_heuristic_run_rens", False)
-        self._pass(form.lb, form.ub, form.integer)
+        self._pass(form.lb if lb is None else lb, form.ub if ub is None else ub,
+                   form.integer if integer is None else integer, cost)
 
     def _pass(self, lb, ub, integer, cost=None) -> None:
         f = self.form
@@ -171,12 +173,9 @@ class HighsRunner:
                 return np.asarray(h.getSolution().row_dual) if ok else np.full(len(f.row_lo), np.nan)
             finally:
                 h.changeColCost(f.tie_break, float(f.c[f.tie_break]))
-        fixed = HighsRunner.__new__(HighsRunner)
-        fixed.form, fixed.highs = f, highspy.Highs()
-        fixed.highs.setOptionValue("output_flag", False)
         lb, ub = f.lb.copy(), f.ub.copy()
         lb[f.integer] = ub[f.integer] = np.round(values[f.integer])
-        fixed._pass(lb, ub, np.zeros_like(f.integer), cost=f.margin_cost)
+        fixed = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost)
         fixed.highs.run()
         if fixed.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return np.full(len(f.row_lo), np.nan)

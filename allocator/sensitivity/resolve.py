@@ -139,12 +139,7 @@ class WarmRunner(HighsRunner):
         if self.dual is None:
             lb, ub = f.lb.copy(), f.ub.copy()
             lb[f.integer] = ub[f.integer] = fixed
-            holder = HighsRunner.__new__(HighsRunner)
-            holder.form, holder.highs = f, highspy.Highs()
-            holder.highs.setOptionValue("output_flag", False)
-            holder.highs.setOptionValue("threads", 1)
-            holder._pass(lb, ub, np.zeros_like(f.integer), cost=f.margin_cost)
-            self.dual = holder.highs
+            self.dual = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost).highs
         elif f.integer.any():
             cols = np.flatnonzero(f.integer).astype(np.int32)
             self.dual.changeColsBounds(len(cols), cols, fixed, fixed)
