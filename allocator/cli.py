@@ -16,6 +16,7 @@ from rich.table import Table
 
 from allocator.decompose import check_inputs, decompose_plan
 from allocator.decompose.commands import register as register_decomposition
+from allocator.fit.commands import register as register_fit
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -294,6 +295,7 @@ def frontier(
 
 register_decomposition(app)
 register_sensitivity(app)
+register_fit(app)
 
 
 def main() -> None:
