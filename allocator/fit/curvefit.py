@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
+from allocator.scenario.amounts import format_amount
+
 FIT_CURVES = ("hill", "exp", "log")
 PARAM_NAMES = {
     "hill": ("max_lift", "half_saturation", "shape"),
@@ -218,8 +220,6 @@ def constant_cv_error(revenue: np.ndarray, skip: int = 0) -> float:
 
 def identifiable(spend: np.ndarray, min_periods: int = MIN_PERIODS) -> str | None:
     """Why this spend history cannot identify a curve, or ``None`` if it may."""
-    from allocator.scenario.amounts import format_amount
-
     n = len(spend)
     if n < min_periods:
         return f"only {n} periods of history (at least {min_periods} are needed to fit and test a curve)"
@@ -244,21 +244,24 @@ def fit_cell(spend: np.ndarray, revenue: np.ndarray, curves: tuple[str, ...] = F
         return CellFit(None, refusal="revenue is zero in every period")
     candidates = tuple(fit_curve(kind, spend, revenue, max_lag) for kind in curves)
     constant = constant_cv_error(revenue, skip)
+    closest = min(candidates, key=lambda c: c.cv_error)
+    if closest.cv_error >= MIN_GAIN * constant:
+        why = (f"revenue does not follow spend: the best curve ({closest.kind}) predicts held-out periods no better "
+               f"than their average revenue does (error {closest.cv_error:.1%} vs {constant:.1%})")
+        return CellFit(None, candidates, constant, why)
     usable = [c for c in candidates if c.identified]
     if not usable:
         if all(c.at_bound for c in candidates):
-            why = "revenue still rises in proportion to spend at the largest spend, so where it saturates is not in the data"
+            why = (f"revenue still rises in proportion to spend at the largest spend ({format_amount(float(np.max(spend)))} "
+                   "per period), so where it saturates is not in the data")
         else:
             worst = min(c.relative_error for c in candidates)
-            why = f"many curves fit it about equally well (the best is uncertain by ±{min(worst, 9.99):.0%})"
+            why = (f"many curves fit it about equally well (the best curve's lift or scale is uncertain by "
+                   f"±{min(worst, 9.99):.0%})")
         return CellFit(None, candidates, constant, why)
     best_error = min(c.cv_error for c in usable)
     simple = sorted(usable, key=lambda c: (len(c.params), c.cv_error))
     chosen = next(c for c in simple if c.cv_error <= best_error * (1 + SIMPLER_WITHIN))
-    if chosen.cv_error >= MIN_GAIN * constant:
-        why = (f"revenue does not follow spend: the best curve ({chosen.kind}) predicts held-out periods no better "
-               f"than their average revenue (error {chosen.cv_error:.1%} vs {constant:.1%})")
-        return CellFit(None, candidates, constant, why)
     return CellFit(chosen, candidates, constant)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from allocator.decompose.csvio import Column, MAX_BYTES, amount, duplicates, read_table, text
+from allocator.decompose.csvio import MAX_BYTES, Column, amount, duplicates, read_table, text
 from allocator.scenario.errors import Problem, ScenarioError
 from allocator.scenario.yaml_io import read_user_text
 
