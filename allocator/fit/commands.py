@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator.fit.curvefit import FIT_CURVES
-from allocator.fit.fitting import FitReport, fit_file
+from allocator.fit.fitting import CellsRefused, FitReport, fit_file
 from allocator.fit.model_file import check_target
 from allocator.scenario.errors import ScenarioError
 
@@ -49,7 +49,11 @@ def fit_command(
     def go() -> FitReport:
         check_target(out_file, force)
         kinds = tuple(k.strip() for k in curves.split(",") if k.strip())
-        report = fit_file(history, kinds, carryover, max_lag, periods_per_horizon, as_)
+        with err.status("reading the history") as status:
+            def progress(done: int, total: int, cell: str) -> None:
+                status.update(f"fitting {cell} ({done + 1} of {total} cells)")
+
+            report = fit_file(history, kinds, carryover, max_lag, periods_per_horizon, as_, progress)
         _print(report)
         report.write(out_file, force, partial)
         return report
@@ -68,6 +72,8 @@ def _guard(debug: bool, action: Callable[[], T]) -> T:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)
         err.print(f"{len(exc.problems)} problem(s) found.", style="red")
+        if isinstance(exc, CellsRefused):
+            err.print("Nothing written; --partial writes the cells that fit (and lists the others in the file).")
         raise typer.Exit(EXIT_INVALID) from None
     except OSError as exc:
         if debug:

@@ -186,7 +186,8 @@ def fit_curve(kind: str, spend: np.ndarray, revenue: np.ndarray, max_lag: int | 
     fitted = _model(kind, res.x, x, max_lag)[scored]
     observed = y[scored]
     r2 = 1.0 - float(np.sum((observed - fitted) ** 2) / max(np.sum((observed - observed.mean()) ** 2), 1e-300))
-    mape = float(np.mean(np.abs(observed - fitted) / np.maximum(observed, 1e-300)))
+    positive = observed > 0  # MAPE over periods with revenue (a zero would make it infinite)
+    mape = float(np.mean(np.abs(observed - fitted)[positive] / observed[positive]))
     errors = []
     for held in _folds(n):
         train = scored & ~held

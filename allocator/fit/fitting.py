@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,11 +15,16 @@ import numpy as np
 from allocator.fit.curvefit import FIT_CURVES, LOO_UP_TO, fit_cell, fit_points
 from allocator.fit.inputs import FitInputError, layout_of, read_history, read_points
 from allocator.fit.model_file import ModelCell, horizon_curve, horizon_points, model_text, spend_range, write_model
+from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
 
 AS_CHOICES = ("points", "hill")
 MIN_HILL_R2 = 0.95
 REFUSED = "a curve cannot be identified: give `curve:` by hand or more history"
+
+
+class CellsRefused(FitInputError):
+    """Some cells cannot be fitted, and ``partial`` was not asked for: nothing is written."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,7 @@ class FitReport:
     def write(self, out: Path, force: bool = False, partial: bool = False) -> None:
         """Write the model file; refused cells are an error unless ``partial`` (then listed in it)."""
         if self.refusals and not partial:
-            hint = Problem(self.source, None, "", "nothing written; pass --partial to write the cells that fit")
-            raise FitInputError([*self.refusals, hint])
+            raise CellsRefused(list(self.refusals))
         if not self.cells:
             raise FitInputError([*self.refusals, Problem(self.source, None, "", "no cell could be fitted; nothing written")])
         write_model(self.text(), out, force)
@@ -80,15 +85,21 @@ def check_options(curves: tuple[str, ...], periods_per_horizon: float | None, ma
 
 
 def fit_history(path: Path, curves: tuple[str, ...] = FIT_CURVES, carryover: bool = False, max_lag: int = 3,
-                periods_per_horizon: float | None = None, display: str | None = None) -> FitReport:
-    """Fit every cell of a history file; ``periods_per_horizon`` defaults to its number of periods."""
+                periods_per_horizon: float | None = None, display: str | None = None,
+                progress: Callable[[int, int, str], None] | None = None) -> FitReport:
+    """Fit every cell of a history file; ``periods_per_horizon`` defaults to its number of periods.
+
+    ``progress(done, total, cell)`` is called before each cell is fitted.
+    """
     check_options(curves, periods_per_horizon, max_lag)
     file = display or str(path)
     history = read_history(path, file)
     p = periods_per_horizon or len({q for cell in history for q in cell.periods})
     lag = max_lag if carryover else None
     cells, refusals, rows = [], [], []
-    for h in history:
+    for done, h in enumerate(history):
+        if progress is not None:
+            progress(done, len(history), h.label)
         fit = fit_cell(h.spend, h.revenue, curves, lag)
         lo, hi = float(h.spend.min()), float(h.spend.max())
         if fit.chosen is None:
@@ -141,7 +152,7 @@ def import_points(path: Path, as_: str = "points", periods_per_horizon: float | 
             spend, response = np.insert(spend, 0, 0.0), np.insert(response, 0, 0.0)
         span = spend_range(float(spend[1]), float(spend[-1]))
         notes = [f"{pts.label}: {len(pts.spend)} exported points, spend {span} per export period"
-                 + (f"; base {base * p:g} from the point at spend 0" if base else "; base not in the export: set it in the scenario")]
+                 + (f"; base {format_amount(base * p)} from the point at spend 0" if base else "; base not in the export: set it in the scenario")]
         if as_ == "points":
             curve = horizon_points(spend, response, p)
             rows.append(Row(pts.label, "points", None, None, None, len(pts.spend), span))
@@ -167,13 +178,14 @@ def import_points(path: Path, as_: str = "points", periods_per_horizon: float | 
 
 
 def fit_file(path: Path, curves: tuple[str, ...] = FIT_CURVES, carryover: bool = False, max_lag: int = 3,
-             periods_per_horizon: float | None = None, as_: str | None = None) -> FitReport:
+             periods_per_horizon: float | None = None, as_: str | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> FitReport:
     """A history is fitted, a marketing-mix export imported; the header tells which it is."""
     layout = layout_of(path)
     if layout == "history":
         if as_ is not None:
             raise FitInputError([Problem("--as", None, "", f"applies to marketing-mix response points; {path} is a history")])
-        return fit_history(path, curves, carryover, max_lag, periods_per_horizon)
+        return fit_history(path, curves, carryover, max_lag, periods_per_horizon, progress=progress)
     if carryover:
         raise FitInputError([Problem("--carryover", None, "", f"needs a history; {path} holds response points")])
     return import_points(path, as_ or "points", periods_per_horizon)
