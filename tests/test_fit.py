@@ -240,6 +240,13 @@ def test_example_history_fits_the_model_of_fitted_plan_and_runs(tmp_path):
     assert {c.key for c in resolved.response} == set(fresh)
 
 
+def test_the_command_default_names_every_fitted_curve_type():
+    from allocator.fit.commands import DEFAULT_CURVES
+    from allocator.fit.curvefit import FIT_CURVES
+
+    assert DEFAULT_CURVES.split(",") == list(FIT_CURVES)
+
+
 def test_history_fit_as_a_library_call():
     report = fit_history(ROOT / "scenarios" / "history_retail.csv", periods_per_horizon=12)
     assert not report.refusals and len(report.cells) == 6

@@ -5,6 +5,12 @@ choice, refusals), ``model_file`` writes the response-model YAML, ``fitting`` ti
 ``commands`` is the ``allocator fit`` command.
 """
 
-from allocator.fit.fitting import FitReport, fit_file, fit_history, import_points
-
 __all__ = ["FitReport", "fit_file", "fit_history", "import_points"]
+
+
+def __getattr__(name: str):  # scipy loads only when a fit runs, not with every allocator command
+    if name in __all__:
+        from allocator.fit import fitting
+
+        return getattr(fitting, name)
+    raise AttributeError(f"module 'allocator.fit' has no attribute {name!r}")

@@ -14,12 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from allocator.fit.curvefit import FIT_CURVES
-from allocator.fit.fitting import CellsRefused, FitReport, fit_file
-from allocator.fit.model_file import check_target
+from allocator.fit.inputs import CellsRefused
 from allocator.scenario.errors import ScenarioError
 
 EXIT_INVALID, EXIT_BUG = 2, 3
+DEFAULT_CURVES = "hill,exp,log"  # curvefit.FIT_CURVES (not imported here: scipy loads only for a fit)
 T = TypeVar("T")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -34,7 +33,7 @@ def fit_command(
     history: Annotated[Path, typer.Argument(help="History CSV (region, channel, period, spend, revenue) or "
                                                  "marketing-mix response points (region, channel, spend, response).")],
     out_file: Annotated[Path, typer.Option("--out", help="The response-model file to write, e.g. models/fitted.yaml.")],
-    curves: Annotated[str, typer.Option(help="Curve types to try, comma-separated.")] = ",".join(FIT_CURVES),
+    curves: Annotated[str, typer.Option(help="Curve types to try, comma-separated.")] = DEFAULT_CURVES,
     carryover: Annotated[bool, typer.Option(help="Fit a geometric carryover (adstock) decay too.")] = False,
     max_lag: Annotated[int, typer.Option(help="Periods of carryover with --carryover.")] = 3,
     periods_per_horizon: Annotated[float | None, typer.Option(
@@ -46,7 +45,10 @@ def fit_command(
 ) -> None:
     """Fit response curves from a spend/revenue history (or import a marketing-mix model's curves)."""
 
-    def go() -> FitReport:
+    from allocator.fit.fitting import fit_file
+    from allocator.fit.model_file import check_target
+
+    def go() -> None:
         check_target(out_file, force)
         kinds = tuple(k.strip() for k in curves.split(",") if k.strip())
         with err.status("reading the history") as status:
@@ -56,7 +58,6 @@ def fit_command(
             report = fit_file(history, kinds, carryover, max_lag, periods_per_horizon, as_, progress)
         _print(report)
         report.write(out_file, force, partial)
-        return report
 
     _guard(debug, go)
     out.print(f"written: {out_file}", highlight=False)
@@ -91,7 +92,7 @@ def _guard(debug: bool, action: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_BUG) from None
 
 
-def _print(report: FitReport) -> None:
+def _print(report) -> None:
     table = Table(title=f"Fitted from {report.source} ({report.periods_per_horizon:g} periods per horizon)")
     for column in ("cell", "curve", "R^2", "MAPE", "held-out", "points", "spend per period", "note"):
         table.add_column(column, justify="left" if column in ("cell", "curve", "note") else "right")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from allocator.fit.curvefit import FIT_CURVES, LOO_UP_TO, fit_cell, fit_points
-from allocator.fit.inputs import FitInputError, layout_of, read_history, read_points
+from allocator.fit.inputs import CellsRefused, FitInputError, layout_of, read_history, read_points
 from allocator.fit.model_file import ModelCell, horizon_curve, horizon_points, model_text, spend_range, write_model
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -21,10 +21,6 @@ from allocator.scenario.errors import Problem
 AS_CHOICES = ("points", "hill")
 MIN_HILL_R2 = 0.95
 REFUSED = "a curve cannot be identified: give `curve:` by hand or more history"
-
-
-class CellsRefused(FitInputError):
-    """Some cells cannot be fitted, and ``partial`` was not asked for: nothing is written."""
 
 
 @dataclass(frozen=True)

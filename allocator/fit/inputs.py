@@ -29,6 +29,10 @@ class FitInputError(ScenarioError):
     """A history or marketing-mix file that cannot be read; exit status 2 like every input error."""
 
 
+class CellsRefused(FitInputError):
+    """Some cells cannot be fitted, and a partial model was not asked for: nothing is written."""
+
+
 @dataclass(frozen=True)
 class CellHistory:
     """One cell's history in period order: spend and revenue per period."""
