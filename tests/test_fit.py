@@ -251,3 +251,41 @@ def test_history_fit_as_a_library_call():
     report = fit_history(ROOT / "scenarios" / "history_retail.csv", periods_per_horizon=12)
     assert not report.refusals and len(report.cells) == 6
     assert all(r.r2 is not None and r.r2 > 0.8 for r in report.rows)
+
+
+def test_option_mistakes_are_input_errors(tmp_path):
+    history_file = write_history(tmp_path, history(cells(TRUE_CELLS[1:2]), [f"P{k}" for k in range(12)], 12))
+    points_file = _points_file(tmp_path)
+    out = tmp_path / "m.yaml"
+    for args, message in [((history_file, "--curves", "hill,spline"), "unknown curve type 'spline'"),
+                          ((history_file, "--as", "hill"), "applies to marketing-mix response points"),
+                          ((points_file, "--carryover"), "needs a history"),
+                          ((points_file, "--as", "spline"), "must be points or hill"),
+                          ((history_file, "--periods-per-horizon", "0"), "must be > 0"),
+                          ((tmp_path / "missing.csv",), "file not found")]:
+        result = fit_cli("fit", *args, "--out", out)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+        assert not out.exists()
+
+
+def test_dated_periods_are_put_in_date_order(tmp_path):
+    from allocator.fit.inputs import read_history
+
+    frame = history(cells(TRUE_CELLS[1:2]), weeks(dt.date(2025, 12, 1), 10), 12, seed=5)
+    path = write_history(tmp_path, frame.sample(frac=1.0, random_state=1))
+    (cell,) = read_history(path)
+    assert list(cell.periods) == sorted(frame["period"])
+    assert list(cell.spend) == list(frame.set_index("period").loc[list(cell.periods), "spend"])
+
+
+def test_ids_that_yaml_would_misread_survive_the_model_file(tmp_path):
+    spend = np.linspace(0, 4e6, 9)
+    frame = pd.DataFrame({"region": "no", "channel": "tv: web", "spend": spend, "response": 2e6 * -np.expm1(-spend / 1e6)})
+    out = tmp_path / "m.yaml"
+    assert fit_cli("fit", write_history(tmp_path, frame, "mmm.csv"), "--out", out).exit_code == 0
+    scenario = Scenario.from_dict({"scenario": "ids", "periods": {"names": ["P1"]}, "budget": {"total": "1M"},
+                                   "regions": [{"id": "no"}], "channels": [{"id": "tv: web", "gross_margin": 0.5}],
+                                   "response_model": "m.yaml"}, base_dir=tmp_path)
+    assert [c.key for c in scenario.response] == [("no", "tv: web")]
+    assert scenario.response[0].curve.type == "points"
