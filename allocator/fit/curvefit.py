@@ -89,10 +89,6 @@ class Candidate:
     def identified(self) -> bool:
         return not self.at_bound and self.relative_error <= MAX_RELATIVE_ERROR
 
-    def predict(self, spend: np.ndarray, max_lag: int = 0) -> np.ndarray:
-        x = spend if self.decay is None else adstock(spend, self.decay, max_lag)
-        return self.base + lift(self.kind, np.array(list(self.params.values())), x)
-
 
 @dataclass(frozen=True)
 class CellFit:
