@@ -352,9 +352,17 @@ def test_model_layout_problems_come_with_the_field_problems(tmp_path):
     ]
 
 
-def test_a_missing_model_file_is_named(tmp_path):
+def test_a_missing_model_file_is_named_with_the_field_that_names_it(tmp_path):
     scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
-    assert problems_of(scenario) == [f"{tmp_path / 'models' / 'x.yaml'}: file not found"]
+    line = with_model("").splitlines().index("response_model: ../models/x.yaml") + 1
+    assert problems_of(scenario) == [f"{scenario}:{line} response_model: ../models/x.yaml: file not found"]
+
+
+def test_a_model_path_that_is_a_folder_is_named_with_the_field(tmp_path):
+    (tmp_path / "models" / "x.yaml").mkdir(parents=True)
+    scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
+    (problem,) = problems_of(scenario)
+    assert problem.startswith(f"{scenario}:") and " response_model: " in problem and "is a folder" in problem
 
 
 def test_a_model_file_that_is_a_list_is_an_error(tmp_path):

@@ -108,7 +108,7 @@ def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[
         raise ScenarioError([Problem(file, line, "response_model", f"must be a file path (got {ref!r})")])
     model_path = base_dir / ref
     mfile = os.path.normpath(model_path)
-    model = load_yaml(model_path, mfile)
+    model = _load_model_file(model_path, mfile, (file, line), ref)
     if not isinstance(model, LocDict):
         message = f"a response model must be a mapping with a `response:` list (got {_what(model)})"
         raise ScenarioError([Problem(mfile, 1, "", message)])
@@ -133,6 +133,19 @@ def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[
         merged.lines.setdefault("channels", model.lines["channels"])
     merged.lines.setdefault("response", (file, line))
     return merged, problems
+
+
+def _load_model_file(path: Path, shown_as: str, field: tuple[str, int | None], ref: str) -> object:
+    """The response-model file; one that cannot be read at all is a problem of the field naming it,
+    with the path as written there (relative to the scenario file):
+    ``plan.yaml:30 response_model: ../models/x.yaml: file not found``. Problems inside the file
+    keep the file's own name and line."""
+    try:
+        return load_yaml(path, shown_as)
+    except ScenarioError as exc:
+        if any(p.line is not None or p.path for p in exc.problems):
+            raise
+        raise ScenarioError([Problem(*field, "response_model", f"{ref}: {p.message}") for p in exc.problems]) from None
 
 
 def _cell_key(cell: object) -> object:
