@@ -13,6 +13,7 @@ from pydantic import PrivateAttr, ValidationError
 from allocator.scenario.checks import cross_check, did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError, format_path
 from allocator.scenario.messages import Override, locate, problems_from
+from allocator.scenario.notes import default_notes
 from allocator.scenario.schema import ScenarioModel
 from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml
 
@@ -70,6 +71,11 @@ class Scenario(ScenarioModel):
     @property
     def source(self) -> str:
         return self._source
+
+    @property
+    def notes(self) -> list[str]:
+        """Defaults this scenario relies on that a planner should see (``notes.default_notes``)."""
+        return default_notes(self)
 
 
 def load_scenario(path: str | Path) -> Scenario:
