@@ -243,16 +243,21 @@ def test_numbers_as_names_are_read_as_text(tmp_path):
     assert s.scenario == "2027"
 
 
-def test_cross_section_checks_wait_for_field_checks(tmp_path):
-    """Known limitation, kept on purpose: checks that relate sections (a cell's region exists,
-    temp-staff periods exist...) need a field-valid scenario, so they run only once every
-    field-level check passes. A file with both kinds of mistake shows the second kind only
-    after the first is fixed."""
+def test_cross_section_checks_run_beside_field_checks(tmp_path):
+    """spec: every problem at once. A bad value does not hold back the checks that relate
+    sections, as long as the fields they need parsed."""
     unknown_region = ("  - region: east\n", "  - region: eats\n")
     path = write(tmp_path, variant(SPEC_EXAMPLE, ("shape: 1.0}", "shape: -1}"), unknown_region))
-    assert problems_of(path) == [f"{path}:31 response[0].curve.shape: must be > 0 (got -1)"]
-    path = write(tmp_path, variant(SPEC_EXAMPLE, unknown_region))
-    assert problems_of(path) == [f"{path}:28 response[0].region: unknown region 'eats'; did you mean `east`?"]
+    assert problems_of(path) == [
+        f"{path}:28 response[0].region: unknown region 'eats'; did you mean `east`?",
+        f"{path}:31 response[0].curve.shape: must be > 0 (got -1)",
+    ]
+
+
+def test_a_cross_check_whose_field_did_not_parse_waits_for_it(tmp_path):
+    """A region id that is not a name: its cells are not called unknown (the id did not parse)."""
+    path = write(tmp_path, variant(SPEC_EXAMPLE, ("{id: east,  class: mature,", "{id: [east],  class: mature,")))
+    assert problems_of(path) == [f"{path}:18 regions[0].id: must be a name (got ['east'])"]
 
 
 def test_cross_section_problems_are_all_reported_together(tmp_path):
@@ -337,9 +342,10 @@ def test_errors_inside_the_model_name_the_model_file_and_line(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(scenario)
     shown = str(model.parent / "x.yaml")  # normalised: no scenarios/../ in the name
-    assert [str(p) for p in info.value.problems] == [f"{shown}:12 response[1].curve.scale: must be > 0 (got '-1M')"]
-    write(tmp_path, MODEL.replace("region: west", "region: wst"), "models/x.yaml")
-    assert problems_of(scenario) == [f"{shown}:9 response[1].region: unknown region 'wst'; did you mean `west`?"]
+    assert [str(p) for p in info.value.problems] == [
+        f"{shown}:9 response[1].region: unknown region 'wst'; did you mean `west`?",
+        f"{shown}:12 response[1].curve.scale: must be > 0 (got '-1M')",
+    ]
 
 
 def test_model_layout_problems_come_with_the_field_problems(tmp_path):

@@ -14,6 +14,7 @@ from allocator.scenario.checks import cross_check, did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError, format_path
 from allocator.scenario.messages import Override, locate, problems_from
 from allocator.scenario.notes import default_notes
+from allocator.scenario.partial import partial_scenario
 from allocator.scenario.schema import ScenarioModel
 from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml
 
@@ -290,15 +291,18 @@ def _find_item(items: list, list_name: object, key: str) -> int:
 
 
 def _validate(data: LocDict, source: str, overridden: Sequence[Override] = (), problems: Sequence[Problem] = ()) -> Scenario:
-    """Field checks, then (once they pass) cross-checks; raise with ``problems`` and every new one.
+    """Field checks and cross-checks; raise with ``problems`` and every new one.
 
-    Cross-section checks need a field-valid scenario, so they run only when the field checks pass.
+    When some fields fail, the cross-checks run on what parsed (``partial.py``), so a bad
+    seasonality sum, an unknown region in a cell and an unknown temp-staff period come together.
     """
     problems = list(problems)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(problems + problems_from(exc.errors(), data, overridden)) from None
+        problems += problems_from(exc.errors(), data, overridden)
+        cross = cross_check(partial_scenario(data))  # on what parsed: every problem in one pass
+        raise ScenarioError(problems + [locate(data, loc, msg, overridden) for loc, msg in cross]) from None
     problems += [locate(data, loc, msg, overridden) for loc, msg in cross_check(scenario)]
     if problems:
         raise ScenarioError(problems)
