@@ -371,6 +371,13 @@ def test_a_model_path_that_is_a_folder_is_named_with_the_field(tmp_path):
     assert problem.startswith(f"{scenario}:") and " response_model: " in problem and "is a folder" in problem
 
 
+def test_a_tab_indenting_a_flow_mapping_in_the_model_names_the_model_line(tmp_path):
+    write(tmp_path, MODEL.replace("  - {id: offline, min_roi: 0.1}", "  - {id: offline,\n\tmin_roi: 0.1}"), "models/x.yaml")
+    scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
+    (problem,) = problems_of(scenario)
+    assert problem.startswith(f"{tmp_path / 'models' / 'x.yaml'}:16: a tab is used for indentation")
+
+
 def test_a_model_file_that_is_a_list_is_an_error(tmp_path):
     write(tmp_path, "- region: east\n", "models/x.yaml")
     scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
