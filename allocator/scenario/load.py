@@ -16,6 +16,7 @@ from allocator.scenario.messages import Override, locate, problems_from
 from allocator.scenario.notes import default_notes
 from allocator.scenario.partial import partial_scenario
 from allocator.scenario.schema import ScenarioModel
+from allocator.scenario.size import size_problem
 from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml
 
 MODEL_FILE_KEYS = ("description", "response", "channels")
@@ -304,6 +305,9 @@ def _validate(data: LocDict, source: str, overridden: Sequence[Override] = (), p
         cross = cross_check(partial_scenario(data))  # on what parsed: every problem in one pass
         raise ScenarioError(problems + [locate(data, loc, msg, overridden) for loc, msg in cross]) from None
     problems += [locate(data, loc, msg, overridden) for loc, msg in cross_check(scenario)]
+    too_big = size_problem(scenario) if not problems else None  # refused before anything is built
+    if too_big is not None:
+        problems.append(locate(data, *too_big, overridden))
     if problems:
         raise ScenarioError(problems)
     scenario._data = data
