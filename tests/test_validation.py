@@ -158,6 +158,9 @@ def test_invalid_folder_covers_every_rule_of_the_spec():
         "temp_staff_unknown_period", "growth_floor_unknown_class", "policy_filter_unknown_class",
         "people_cost_by_channel", "headcount_by_channel", "amount_negative", "amount_nan", "amount_inf",
         "amount_not_a_number", "scenario_name_slash", "several_errors",
+        # issue 14: every bad input answered precisely
+        "curve_type_list", "several_kinds_at_once", "response_model_missing", "tab_indent_in_flow_mapping",
+        "region_without_class", "cell_without_curve",
     }
     assert required <= stems, f"missing: {sorted(required - stems)}"
 
