@@ -79,3 +79,12 @@ def test_every_documented_set_path_applies_to_the_spec_example():
 @pytest.mark.parametrize("page", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))], ids=lambda p: p.name)
 def test_no_page_links_outside_the_repository(page):
     assert not re.search(r"\.\./shared|\(\.\./", page.read_text(encoding="utf-8")), f"{page.name} links outside the repository"
+
+
+@pytest.mark.parametrize("module", ["allocator.scenario.partial", "allocator.scenario.size"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
