@@ -86,8 +86,10 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
     problems = []
     for path in scenarios:
         try:
-            _guard(debug, lambda path=path: load_scenario(path))
+            loaded = _guard(debug, lambda path=path: load_scenario(path))
             out.print(f"ok: {path}", highlight=False)
+            for note in loaded.notes:  # defaults that change the plan, never taken in silence
+                out.print(f"  note: {note}", markup=False, highlight=False)
         except typer.Exit as exc:
             if exc.exit_code != EXIT_INVALID:
                 raise
@@ -116,6 +118,8 @@ def run(
         changes = parse_sets(set_)
         if changes:
             sc = sc.with_changes(changes)
+        for note in sc.notes:  # defaults that change the plan, never taken in silence
+            out.print(f"note: {note}", markup=False, highlight=False)
         check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
         plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
         plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel

@@ -203,7 +203,11 @@ def test_from_dict_accepts_the_spec_example():
     assert s.with_changes({"budget.total": "35M"}).budget.total == 35e6
 
 
-@pytest.mark.parametrize("path", INVALID_FILES, ids=[p.stem for p in INVALID_FILES])
+YAML_LEVEL = {"tab_indent_in_flow_mapping"}  # wrong as YAML text: a dict cannot carry the mistake
+FIELD_LEVEL = [p for p in INVALID_FILES if p.stem not in YAML_LEVEL]
+
+
+@pytest.mark.parametrize("path", FIELD_LEVEL, ids=[p.stem for p in FIELD_LEVEL])
 def test_from_dict_gives_the_same_messages_as_the_file(path):
     """Same paths and messages; the file name becomes the ``source`` and there are no lines."""
     with pytest.raises(ScenarioError) as from_file:

@@ -158,6 +158,9 @@ def test_invalid_folder_covers_every_rule_of_the_spec():
         "temp_staff_unknown_period", "growth_floor_unknown_class", "policy_filter_unknown_class",
         "people_cost_by_channel", "headcount_by_channel", "amount_negative", "amount_nan", "amount_inf",
         "amount_not_a_number", "scenario_name_slash", "several_errors",
+        # issue 14: every bad input answered precisely
+        "curve_type_list", "several_kinds_at_once", "response_model_missing", "tab_indent_in_flow_mapping",
+        "region_without_class", "cell_without_curve",
     }
     assert required <= stems, f"missing: {sorted(required - stems)}"
 
@@ -243,16 +246,21 @@ def test_numbers_as_names_are_read_as_text(tmp_path):
     assert s.scenario == "2027"
 
 
-def test_cross_section_checks_wait_for_field_checks(tmp_path):
-    """Known limitation, kept on purpose: checks that relate sections (a cell's region exists,
-    temp-staff periods exist...) need a field-valid scenario, so they run only once every
-    field-level check passes. A file with both kinds of mistake shows the second kind only
-    after the first is fixed."""
+def test_cross_section_checks_run_beside_field_checks(tmp_path):
+    """spec: every problem at once. A bad value does not hold back the checks that relate
+    sections, as long as the fields they need parsed."""
     unknown_region = ("  - region: east\n", "  - region: eats\n")
     path = write(tmp_path, variant(SPEC_EXAMPLE, ("shape: 1.0}", "shape: -1}"), unknown_region))
-    assert problems_of(path) == [f"{path}:31 response[0].curve.shape: must be > 0 (got -1)"]
-    path = write(tmp_path, variant(SPEC_EXAMPLE, unknown_region))
-    assert problems_of(path) == [f"{path}:28 response[0].region: unknown region 'eats'; did you mean `east`?"]
+    assert problems_of(path) == [
+        f"{path}:28 response[0].region: unknown region 'eats'; did you mean `east`?",
+        f"{path}:31 response[0].curve.shape: must be > 0 (got -1)",
+    ]
+
+
+def test_a_cross_check_whose_field_did_not_parse_waits_for_it(tmp_path):
+    """A region id that is not a name: its cells are not called unknown (the id did not parse)."""
+    path = write(tmp_path, variant(SPEC_EXAMPLE, ("{id: east,  class: mature,", "{id: [east],  class: mature,")))
+    assert problems_of(path) == [f"{path}:18 regions[0].id: must be a name (got ['east'])"]
 
 
 def test_cross_section_problems_are_all_reported_together(tmp_path):
@@ -337,9 +345,10 @@ def test_errors_inside_the_model_name_the_model_file_and_line(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(scenario)
     shown = str(model.parent / "x.yaml")  # normalised: no scenarios/../ in the name
-    assert [str(p) for p in info.value.problems] == [f"{shown}:12 response[1].curve.scale: must be > 0 (got '-1M')"]
-    write(tmp_path, MODEL.replace("region: west", "region: wst"), "models/x.yaml")
-    assert problems_of(scenario) == [f"{shown}:9 response[1].region: unknown region 'wst'; did you mean `west`?"]
+    assert [str(p) for p in info.value.problems] == [
+        f"{shown}:9 response[1].region: unknown region 'wst'; did you mean `west`?",
+        f"{shown}:12 response[1].curve.scale: must be > 0 (got '-1M')",
+    ]
 
 
 def test_model_layout_problems_come_with_the_field_problems(tmp_path):
@@ -352,9 +361,24 @@ def test_model_layout_problems_come_with_the_field_problems(tmp_path):
     ]
 
 
-def test_a_missing_model_file_is_named(tmp_path):
+def test_a_missing_model_file_is_named_with_the_field_that_names_it(tmp_path):
     scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
-    assert problems_of(scenario) == [f"{tmp_path / 'models' / 'x.yaml'}: file not found"]
+    line = with_model("").splitlines().index("response_model: ../models/x.yaml") + 1
+    assert problems_of(scenario) == [f"{scenario}:{line} response_model: ../models/x.yaml: file not found"]
+
+
+def test_a_model_path_that_is_a_folder_is_named_with_the_field(tmp_path):
+    (tmp_path / "models" / "x.yaml").mkdir(parents=True)
+    scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
+    (problem,) = problems_of(scenario)
+    assert problem.startswith(f"{scenario}:") and " response_model: " in problem and "is a folder" in problem
+
+
+def test_a_tab_indenting_a_flow_mapping_in_the_model_names_the_model_line(tmp_path):
+    write(tmp_path, MODEL.replace("  - {id: offline, min_roi: 0.1}", "  - {id: offline,\n\tmin_roi: 0.1}"), "models/x.yaml")
+    scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
+    (problem,) = problems_of(scenario)
+    assert problem.startswith(f"{tmp_path / 'models' / 'x.yaml'}:16: a tab is used for indentation")
 
 
 def test_a_model_file_that_is_a_list_is_an_error(tmp_path):

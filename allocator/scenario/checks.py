@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 from allocator.decompose.config import cross_check as decomposition_checks
 from allocator.scenario.amounts import format_amount
+from allocator.scenario.partial import given, parsed
 from allocator.scenario.schema import Filter, ScenarioModel
 
 Loc = tuple[object, ...]
@@ -24,81 +26,149 @@ def did_you_mean(word: object, choices: Iterable[object]) -> str:
 
 
 def _unknown(what: str, value: str, known: Iterable[str]) -> str:
-    known = list(known)
+    known = list(dict.fromkeys(known))
     hint = did_you_mean(value, known) or f" (known: {', '.join(known)})"
     return f"unknown {what} {value!r}{hint}"
 
 
-def cross_check(s: ScenarioModel) -> list[tuple[Loc, str]]:
-    """Every cross-section problem, as (location in the data, message)."""
+def cross_check(s: ScenarioModel | SimpleNamespace) -> list[tuple[Loc, str]]:
+    """Every cross-section problem, as (location in the data, message).
+
+    ``s`` is a field-valid scenario, or what of one parsed (``partial.partial_scenario``): a check
+    whose values did not parse is left out, so both kinds of problem are reported in one pass.
+    """
+    known = _known(s)
+    problems = _cells(s, known) + _regions(s, known) + _sales_force(s, known) + _policies(s, known)
+    if isinstance(s, ScenarioModel):  # the decomposition's checks take a field-valid scenario
+        problems += decomposition_checks(s)
+    return problems
+
+
+def _ids(items: object, field: str) -> list[str] | None:
+    """The ids of a list section, or ``None`` if any item or id did not parse (so none is unknown)."""
+    if not parsed(items) or not all(parsed(item) and parsed(getattr(item, field)) for item in items):
+        return None
+    return [getattr(item, field) for item in items]
+
+
+def _known(s) -> dict[str, list[str] | None]:
+    periods = s.periods.names if parsed(s.periods) and parsed(s.periods.names) else None
+    classes = _ids(s.regions, "class_")
+    return {"region": _ids(s.regions, "id"), "region_class": None if classes is None else sorted(set(classes)),
+            "channel": _ids(s.channels, "id"), "period": None if periods is None else list(periods)}
+
+
+def _items(items: object):
+    """(index, item) of a list section's items that parsed (at least in part)."""
+    return [] if not parsed(items) else [(i, item) for i, item in enumerate(items) if parsed(item)]
+
+
+def _cells(s, known) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
-    regions = [r.id for r in s.regions]
-    channels = [c.id for c in s.channels]
-    classes = sorted({r.class_ for r in s.regions})
-    periods = list(s.periods.names)
-
-    if not s.response:
+    regions, channels = known["region"], known["channel"]
+    if parsed(s.response) and not s.response:
         problems.append((("response",), "at least one response cell is needed"))
+    total = s.budget.total if parsed(s.budget) and parsed(s.budget.total) else None
     seen: dict[tuple[str, str], int] = {}
-    for i, cell in enumerate(s.response):
-        if cell.region not in regions:
+    for i, cell in _items(s.response):
+        if regions is not None and parsed(cell.region) and cell.region not in regions:
             problems.append((("response", i, "region"), _unknown("region", cell.region, regions)))
-        if cell.channel not in channels:
+        if channels is not None and parsed(cell.channel) and cell.channel not in channels:
             problems.append((("response", i, "channel"), _unknown("channel", cell.channel, channels)))
-        if cell.key in seen:
-            problems.append(
-                (("response", i), f"cell {cell.region}/{cell.channel} is listed twice (also response[{seen[cell.key]}])")
-            )
-        seen.setdefault(cell.key, i)
-        if cell.spend.min > s.budget.total:
-            amounts = f"{format_amount(cell.spend.min)} > {format_amount(s.budget.total)}"
+        if parsed(cell.region, cell.channel):
+            key = (cell.region, cell.channel)
+            if key in seen:
+                problems.append((("response", i), f"cell {cell.region}/{cell.channel} is listed twice (also response[{seen[key]}])"))
+            seen.setdefault(key, i)
+        if total is not None and parsed(cell.spend) and parsed(cell.spend.min) and cell.spend.min > total:
+            amounts = f"{format_amount(cell.spend.min)} > {format_amount(total)}"
             problems.append((("response", i, "spend", "min"), f"must not exceed budget.total ({amounts})"))
+    return problems
 
-    for cls in s.targets.growth_floor:
-        if cls not in classes:
+
+def _regions(s, known) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    classes = known["region_class"]
+    floors = s.targets.growth_floor if parsed(s.targets) and parsed(s.targets.growth_floor) else {}
+    # a region that a class floor would bind (it has last-year revenue, no floor of its own) but that
+    # has no class: said at the region, not as an "unknown class" at the floor it was meant for
+    classless = [i for i, r in _items(s.regions) if floors and not given(r, "class_")
+                 and parsed(r.last_year_revenue, r.growth_floor) and r.last_year_revenue is not None
+                 and r.growth_floor is None]
+    for i in classless:
+        message = (f"required field is missing: targets.growth_floor sets floors by class ({', '.join(floors)}) "
+                   "and this region has last_year_revenue; give it a class (or its own growth_floor)")
+        problems.append((("regions", i, "class"), message))
+    for cls in floors:
+        if classes is not None and cls not in classes and not classless:
             problems.append((("targets", "growth_floor", cls), _unknown("region class", cls, classes)))
-    for i, region in enumerate(s.regions):
-        if region.growth_floor is not None and region.last_year_revenue is None:
+    for i, region in _items(s.regions):
+        if parsed(region.growth_floor, region.last_year_revenue) and region.growth_floor is not None \
+                and region.last_year_revenue is None:
             problems.append((("regions", i, "growth_floor"), "needs last_year_revenue in the same region"))
+    return problems
 
-    sf = s.sales_force
-    if sf is not None:
+
+def _sales_force(s, known) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    sf, regions, periods = s.sales_force, known["region"], known["period"]
+    if sf is None or not parsed(sf):
+        return problems
+    if regions is not None and parsed(sf.current):
         for region in sf.current:
             if region not in regions:
                 problems.append((("sales_force", "current", region), _unknown("region", region, regions)))
-        if isinstance(sf.max_hires_per_period, dict):
-            for region in sf.max_hires_per_period:
-                if region not in regions:
-                    loc = ("sales_force", "max_hires_per_period", region)
-                    problems.append((loc, _unknown("region", region, regions)))
-        if sf.temp_staff is not None:
-            for j, period in enumerate(sf.temp_staff.periods):
+    if regions is not None and parsed(sf.max_hires_per_period) and isinstance(sf.max_hires_per_period, dict):
+        for region in sf.max_hires_per_period:
+            if region not in regions:
+                loc = ("sales_force", "max_hires_per_period", region)
+                problems.append((loc, _unknown("region", region, regions)))
+    temp = sf.temp_staff
+    if temp is not None and parsed(temp):
+        if periods is not None and parsed(temp.periods):
+            for j, period in enumerate(temp.periods):
                 if period not in periods:
-                    loc = ("sales_force", "temp_staff", "periods", j)
-                    problems.append((loc, _unknown("period", period, periods)))
-            share = sf.temp_staff.share_of_people_cost
-            if share is not None and share.min > 0 and sf.temp_staff.cost_per_head == 0:
-                problems.append((("sales_force", "temp_staff", "share_of_people_cost", "min"),
-                                 "can never be met: temp staff cost nothing (cost_per_head is 0)"))
-        if sf.allow_release is False and sf.release_cost:
-            problems.append((("sales_force", "release_cost"), "is set but allow_release is false"))
+                    problems.append((("sales_force", "temp_staff", "periods", j), _unknown("period", period, periods)))
+        share = temp.share_of_people_cost
+        if parsed(share, temp.cost_per_head) and share is not None and parsed(share.min) and share.min > 0 \
+                and temp.cost_per_head == 0:
+            problems.append((("sales_force", "temp_staff", "share_of_people_cost", "min"),
+                             "can never be met: temp staff cost nothing (cost_per_head is 0)"))
+    if parsed(sf.allow_release, sf.release_cost) and sf.allow_release is False and sf.release_cost:
+        problems.append((("sales_force", "release_cost"), "is set but allow_release is false"))
+    return problems
 
-    known = {"region": regions, "region_class": classes, "channel": channels, "period": periods}
-    for i, policy in enumerate(s.policies):
-        if policy.share in ("people_cost", "headcount") and s.sales_force is None:
+
+def _classless_hint(s) -> str:
+    """``; north has no `class```: the likely reason a region class is unknown."""
+    ids = [r.id for _, r in _items(s.regions) if not given(r, "class_") and parsed(r.id)]
+    if not ids:
+        return ""
+    return f"; {', '.join(ids)} {'has' if len(ids) == 1 else 'have'} no `class`"
+
+
+def _policies(s, known) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    for i, policy in _items(s.policies):
+        people = parsed(policy.share) and policy.share in ("people_cost", "headcount")
+        if people and s.sales_force is None:
             problems.append((("policies", i, "share"), f"{policy.share} needs a sales_force section"))
         for part in ("where", "of"):
             flt: Filter | None = getattr(policy, part)
-            if flt is None:
+            if flt is None or not parsed(flt):
                 continue
             for field, values in known.items():
-                if getattr(flt, field) is not None and not getattr(flt, field):
+                chosen = getattr(flt, field)
+                if not parsed(chosen):
+                    continue
+                if chosen is not None and not chosen:
                     problems.append((("policies", i, part, field), "must list at least one value (or be left out)"))
-                for j, value in enumerate(getattr(flt, field) or ()):
-                    if value not in values:
+                for j, value in enumerate(chosen or ()):
+                    if values is not None and value not in values:
                         loc = ("policies", i, part, field, j)
-                        problems.append((loc, _unknown(field.replace("_", " "), value, values)))
-            if flt.channel and policy.share in ("people_cost", "headcount"):
+                        hint = _classless_hint(s) if field == "region_class" else ""
+                        problems.append((loc, _unknown(field.replace("_", " "), value, values) + hint))
+            if people and parsed(flt.channel) and flt.channel:
                 loc = ("policies", i, part, "channel")
                 problems.append((loc, f"{policy.share} cannot be filtered by channel (people are not split by channel)"))
-    return problems + decomposition_checks(s)
+    return problems

@@ -13,7 +13,10 @@ from pydantic import PrivateAttr, ValidationError
 from allocator.scenario.checks import cross_check, did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError, format_path
 from allocator.scenario.messages import Override, locate, problems_from
+from allocator.scenario.notes import default_notes
+from allocator.scenario.partial import partial_scenario
 from allocator.scenario.schema import ScenarioModel
+from allocator.scenario.size import size_problem
 from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml
 
 MODEL_FILE_KEYS = ("description", "response", "channels")
@@ -71,6 +74,11 @@ class Scenario(ScenarioModel):
     def source(self) -> str:
         return self._source
 
+    @property
+    def notes(self) -> list[str]:
+        """Defaults this scenario relies on that a planner should see (``notes.default_notes``)."""
+        return default_notes(self)
+
 
 def load_scenario(path: str | Path) -> Scenario:
     """Load, merge and validate a scenario file; raise :class:`ScenarioError` with every problem."""
@@ -108,7 +116,7 @@ def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[
         raise ScenarioError([Problem(file, line, "response_model", f"must be a file path (got {ref!r})")])
     model_path = base_dir / ref
     mfile = os.path.normpath(model_path)
-    model = load_yaml(model_path, mfile)
+    model = _load_model_file(model_path, mfile, (file, line), ref)
     if not isinstance(model, LocDict):
         message = f"a response model must be a mapping with a `response:` list (got {_what(model)})"
         raise ScenarioError([Problem(mfile, 1, "", message)])
@@ -133,6 +141,19 @@ def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[
         merged.lines.setdefault("channels", model.lines["channels"])
     merged.lines.setdefault("response", (file, line))
     return merged, problems
+
+
+def _load_model_file(path: Path, shown_as: str, field: tuple[str, int | None], ref: str) -> object:
+    """The response-model file; one that cannot be read at all is a problem of the field naming it,
+    with the path as written there (relative to the scenario file):
+    ``plan.yaml:30 response_model: ../models/x.yaml: file not found``. Problems inside the file
+    keep the file's own name and line."""
+    try:
+        return load_yaml(path, shown_as)
+    except ScenarioError as exc:
+        if any(p.line is not None or p.path for p in exc.problems):
+            raise
+        raise ScenarioError([Problem(*field, "response_model", f"{ref}: {p.message}") for p in exc.problems]) from None
 
 
 def _cell_key(cell: object) -> object:
@@ -271,16 +292,22 @@ def _find_item(items: list, list_name: object, key: str) -> int:
 
 
 def _validate(data: LocDict, source: str, overridden: Sequence[Override] = (), problems: Sequence[Problem] = ()) -> Scenario:
-    """Field checks, then (once they pass) cross-checks; raise with ``problems`` and every new one.
+    """Field checks and cross-checks; raise with ``problems`` and every new one.
 
-    Cross-section checks need a field-valid scenario, so they run only when the field checks pass.
+    When some fields fail, the cross-checks run on what parsed (``partial.py``), so a bad
+    seasonality sum, an unknown region in a cell and an unknown temp-staff period come together.
     """
     problems = list(problems)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(problems + problems_from(exc.errors(), data, overridden)) from None
+        problems += problems_from(exc.errors(), data, overridden)
+        cross = cross_check(partial_scenario(data))  # on what parsed: every problem in one pass
+        raise ScenarioError(problems + [locate(data, loc, msg, overridden) for loc, msg in cross]) from None
     problems += [locate(data, loc, msg, overridden) for loc, msg in cross_check(scenario)]
+    too_big = size_problem(scenario) if not problems else None  # refused before anything is built
+    if too_big is not None:
+        problems.append(locate(data, *too_big, overridden))
     if problems:
         raise ScenarioError(problems)
     scenario._data = data

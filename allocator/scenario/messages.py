@@ -197,14 +197,16 @@ def message_for(err: dict, resolved: Resolved) -> str:
         return unknown_key_message(err["loc"][-1], parent)
     if kind == "missing":
         return "required field is missing"
-    if kind == "union_tag_invalid":
+    if kind == "union_tag_invalid":  # reported at `curve.type` (see _at_the_tag)
         tag = value.get("type") if isinstance(value, dict) else ctx["tag"]
         if not isinstance(tag, str):
-            return f"`type` must be one of {', '.join(CURVE_TYPES)} (got {_shown(tag)})"
+            one = tag[0] if isinstance(tag, list) and len(tag) == 1 and tag[0] in CURVE_TYPES else None
+            hint = f"; write it without brackets: `type: {one}`" if one else ""
+            return f"must be one of {', '.join(CURVE_TYPES)} (got {_shown(tag)}){hint}"
         hint = did_you_mean(tag, CURVE_TYPES) or f" (one of {', '.join(CURVE_TYPES)})"
         return f"unknown curve type {shown(tag)}{hint}"
     if kind == "union_tag_not_found":
-        return f"needs `type:` (one of {', '.join(CURVE_TYPES)})"
+        return f"required field is missing (one of {', '.join(CURVE_TYPES)})"
     if kind == "allocator":
         return err["msg"]
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -260,9 +262,16 @@ def problems_from(errors: list[dict], data: object, overridden: Sequence[Overrid
                 continue  # another member of the union fits the value; its errors say more
             seen_unions.add(r.union_loc)
             r = Resolved(r.union_loc, None, True, r.union_loc)
-        data_loc = r.data_loc + tuple((err.get("ctx") or {}).get("at", ()))
+        data_loc = r.data_loc + tuple((err.get("ctx") or {}).get("at", ())) + _at_the_tag(err)
         problems.append(locate(data, data_loc, message_for(err, r), overridden))
     return problems
+
+
+def _at_the_tag(err: dict) -> Loc:
+    """A curve whose ``type`` is missing, unknown or not text is wrong at ``curve.type``, not at ``curve``."""
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return (str((err.get("ctx") or {}).get("discriminator", "'type'")).strip("'"),)
+    return ()
 
 
 def _explained_by_typos(resolved: list[tuple[dict, Resolved]]) -> set[Loc]:

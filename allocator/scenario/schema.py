@@ -260,7 +260,7 @@ class ScenarioModel(Strict):
     scenario: Annotated[Name, Field(max_length=120)]
     description: Text = ""
     currency: Text = ""
-    periods: Periods
+    periods: Periods = Field(default_factory=lambda: Periods(names=("FY",)))  # one period (docs/decisions.md)
     budget: Budget
     targets: Targets = Targets()
     regions: tuple[Region, ...] = Field(min_length=1)

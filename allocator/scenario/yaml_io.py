@@ -131,6 +131,33 @@ def _check_depth(text: str) -> int | None:
     return None
 
 
+def _tab_indent_line(text: str) -> int | None:
+    """The first line indented with a tab before a token, if any.
+
+    YAML allows only spaces as indentation. PyYAML's Python scanner refuses a tab there, but the C
+    scanner lets it through inside a flow mapping (``{region: east,`` then a tab-indented
+    ``channel: online}``), so a file would load in one install and fail in another. A tab inside a
+    block scalar's text, inside a quoted string or in a comment is not indentation and passes.
+    """
+    if "\t" not in text:
+        return None
+    candidates: dict[int, int] = {}  # 0-based line -> column where its content starts
+    for n, line in enumerate(text.splitlines()):
+        content = line.lstrip(" \t")
+        indent = line[: len(line) - len(content)]
+        if "\t" in indent and content and not content.startswith("#"):
+            candidates[n] = len(indent)
+    if not candidates:
+        return None
+    try:
+        for token in yaml.scan(text, Loader=_BaseLoader):
+            if candidates.get(token.start_mark.line) == token.start_mark.column:
+                return token.start_mark.line + 1
+    except yaml.YAMLError:
+        return None  # a syntax error: the parse below reports it
+    return None
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader, file: str):
         self.loader = loader
@@ -241,6 +268,10 @@ def load_yaml_text(text: str, file: str) -> object:
         if deep_line is not None:
             problem = Problem(file, deep_line, "", f"values are nested more than {MAX_DEPTH} levels deep")
             raise ScenarioError([problem])
+        tab_line = _tab_indent_line(text)
+        if tab_line is not None:
+            message = "a tab is used for indentation; YAML allows only spaces there (replace the tab with spaces)"
+            raise ScenarioError([Problem(file, tab_line, "", message)])
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
         raise ScenarioError([_syntax_problem(exc, file)]) from None

@@ -1,0 +1,21 @@
+"""Defaults a planner should see: values the scenario left out that change the plan.
+
+Validation accepts them (they are documented in ``docs/scenario-format.md``), and ``allocator
+validate`` and ``allocator run`` print each as a note, so a left-out value never plans in silence.
+"""
+
+from __future__ import annotations
+
+from allocator.scenario.schema import ScenarioModel
+
+
+def default_notes(s: ScenarioModel) -> list[str]:
+    """One line per default taken that moves money or targets, in file order."""
+    notes = []
+    if "periods" not in s.model_fields_set:
+        notes.append("periods: not given, so one period `FY` covers the whole plan")
+    for i, cell in enumerate(s.response):
+        if "base" not in cell.model_fields_set:
+            notes.append(f"response[{i}] ({cell.region}/{cell.channel}): no `base`, so its revenue without "
+                         "marketing is taken as 0")
+    return notes
