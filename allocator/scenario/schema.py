@@ -256,6 +256,9 @@ class Solver(Strict):
     pwl_tolerance: Annotated[float, share_validator(0.0, 0.5, low_open=True)] = 1e-3
 
 
+MAX_NAME_BYTES = 200  # 255 (most file systems) less `.` ... `.XXXXXXXX.partial`, `-frontier` and `-9999`
+
+
 class ScenarioModel(Strict):
     scenario: Annotated[Name, Field(max_length=120)]
     description: Text = ""
@@ -281,6 +284,9 @@ class ScenarioModel(Strict):
             raise fail(f"is used as a folder name, so it cannot contain {chars} (got {shown(name)})")
         if name.strip() in ("", ".", "..") or name != name.strip():
             raise fail(f"is used as a folder name, so it cannot be {shown(name)}")
+        if len(name.encode("utf-8")) > MAX_NAME_BYTES:  # file systems allow 255 bytes, less our suffixes
+            raise fail(f"is used as a folder name, so it must fit in {MAX_NAME_BYTES} bytes of UTF-8 "
+                       f"(got {len(name.encode('utf-8'))})")
         return name
 
     @field_validator("regions", "channels")
