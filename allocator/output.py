@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -231,8 +232,15 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     safe.to_csv(path, index=False)
 
 
+RUN_TABLE_BYTES = 2_000_000_000
+
+
 def read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in text_columns})
+    """A table written by :func:`write_csv` (a FIFO or device in its place is refused, not waited on)."""
+    from allocator.scenario.yaml_io import read_bounded
+
+    data = io.BytesIO(read_bounded(Path(path), RUN_TABLE_BYTES))
+    frame = pd.read_csv(data, keep_default_na=False, na_values=[""], dtype={c: str for c in text_columns})
     for column in text_columns:
         if column in frame.columns:
             frame[column] = frame[column].map(lambda v: restore(v) if isinstance(v, str) else v)
@@ -299,6 +307,10 @@ def read_run(folder: Path):
 
     if not (folder / "summary.json").is_file():
         raise bad("not a run folder (no summary.json)")
+    for name in ("summary.json", "diagnosis.json", "scenario.yaml"):
+        path = folder / name
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            raise bad("is not a regular file", path)  # a FIFO or a device would block or never end
     try:
         plan = Plan.read(folder)
     except ScenarioError:

@@ -354,7 +354,7 @@ def test_model_layout_problems_come_with_the_field_problems(tmp_path):
 
 def test_a_missing_model_file_is_named(tmp_path):
     scenario = write(tmp_path, with_model(""), "scenarios/plan.yaml")
-    assert problems_of(scenario) == [f"{tmp_path / 'models' / 'x.yaml'}: file not found"]
+    assert problems_of(scenario) == [f"{tmp_path / 'models' / 'x.yaml'} response_model: file not found"]
 
 
 def test_a_model_file_that_is_a_list_is_an_error(tmp_path):

@@ -108,7 +108,7 @@ def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[
         raise ScenarioError([Problem(file, line, "response_model", f"must be a file path (got {ref!r})")])
     model_path = base_dir / ref
     mfile = os.path.normpath(model_path)
-    model = load_yaml(model_path, mfile)
+    model = load_yaml(model_path, mfile, field="response_model")
     if not isinstance(model, LocDict):
         message = f"a response model must be a mapping with a `response:` list (got {_what(model)})"
         raise ScenarioError([Problem(mfile, 1, "", message)])
