@@ -273,6 +273,10 @@ def parse_range(text: str, points: int) -> list[float]:
         raise ScenarioError([Problem("--budget", None, text, "needs 0 < LOW < HIGH")])
     if points < 2:
         raise ScenarioError([Problem("--points", None, str(points), "needs at least 2 points")])
+    from allocator.sensitivity.grid import MAX_POINTS
+
+    if points > MAX_POINTS:  # each point is a solve; a typo here must not allocate a billion budgets
+        raise ScenarioError([Problem("--points", None, str(points), f"at most {MAX_POINTS} points")])
     return budgets_between(a, b, points)
 
 
