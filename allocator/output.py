@@ -68,6 +68,7 @@ def draw_reports(plan, folder: Path, write=None, strict: bool = False) -> dict[s
     """
     from allocator.report import write_report, write_workbook
 
+    direct = write is None
     write = write or (lambda path, writer: writer(path))
     failures: dict[str, str] = {}
     for name, draw in (("plan.xlsx", write_workbook), ("report.html", write_report)):
@@ -79,6 +80,8 @@ def draw_reports(plan, folder: Path, write=None, strict: bool = False) -> dict[s
         except Exception as exc:  # a bug in drawing: keep the plan, name the report
             if strict:
                 raise
+            if direct:
+                (folder / name).unlink(missing_ok=True)  # no half-drawn file beside the plan
             failures[name] = f"{type(exc).__name__}: {exc}"
     return failures
 
@@ -151,9 +154,9 @@ def _lock(folder: Path) -> int | None:
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError:  # a file system without locks: the clean-up cannot lock it either, so it stays
         os.close(fd)
-        raise
+        return None
     return fd
 
 

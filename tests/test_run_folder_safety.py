@@ -259,3 +259,29 @@ def test_a_report_that_cannot_be_drawn_keeps_the_plan_and_is_named(tmp_path, mon
         assert (folder / name).is_file(), name
     assert not (folder / "report.html").exists()
     assert json.loads((folder / "summary.json").read_text())["status"] == "optimal"
+
+
+def test_a_workbook_that_fails_half_way_leaves_no_half_written_file(tmp_path, monkeypatch):
+    def half(plan, path):
+        path.write_bytes(b"PK\x03\x04 half a zip")
+        raise ValueError("cannot convert")
+
+    monkeypatch.setattr("allocator.report.write_workbook", half)
+    result = invoke("run", QUARTER, "--out", tmp_path)
+    assert result.exit_code == 3 and "plan.xlsx could not be drawn" in result.output
+    folder = tmp_path / "q3-weekly"
+    assert (folder / "report.html").is_file() and not (folder / "plan.xlsx").exists()
+
+
+def test_report_redraws_what_it_can_and_names_what_it_cannot(run_dir, monkeypatch):
+    before = (run_dir / "plan.xlsx").read_bytes()
+
+    def broken(plan, path):
+        raise ValueError("cannot convert")
+
+    monkeypatch.setattr("allocator.report.write_workbook", broken)
+    result = invoke("report", run_dir)
+    assert result.exit_code == 3 and "plan.xlsx could not be drawn" in result.output
+    assert (run_dir / "plan.xlsx").read_bytes() == before  # the old workbook is kept, not half-replaced
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".")]
+
