@@ -113,3 +113,16 @@ def test_a_regular_file_reads_as_before_including_windows_line_ends(tmp_path):
     assert read_user_text(path, "x") == "a: 1\nb: 2\n"
     with pytest.raises(NotRegularFile):
         read_bounded(Path("/dev/zero"), 100)
+
+
+def test_a_control_character_in_a_csv_name_is_an_error_with_its_line(tmp_path):
+    from allocator.decompose import csvio
+    from allocator.decompose.errors import DecompositionError
+
+    path = tmp_path / "products.csv"
+    path.write_bytes(b"product,share\nfine,10%\nbad\x01name,20%\n")
+    columns = [csvio.Column("product", csvio.text), csvio.Column("share", csvio.share)]
+    with pytest.raises(DecompositionError) as info:
+        csvio.read_table(path, columns)
+    assert [f"{p.file}:{p.line} {p.path}" for p in info.value.problems] == [f"{path}:3 product"]
+    assert "control character" in info.value.problems[0].message

@@ -22,6 +22,7 @@ from allocator.decompose.errors import DecompositionError
 from allocator.scenario.amounts import AmountError, parse_amount, parse_share
 from allocator.scenario.checks import did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError
+from allocator.scenario.types import control_characters
 from allocator.scenario.yaml_io import NotRegularFile, read_bounded, read_user_text
 
 MAX_BYTES = 50_000_000
@@ -58,6 +59,10 @@ class Table:
 
 
 def text(raw: str) -> str:
+    """A name (product, rep, region...): any text but control characters, which a workbook cannot hold."""
+    bad = control_characters(raw, allowed="\t")
+    if bad:
+        raise ValueError(f"cannot contain control characters ({bad}; got {raw!r})")
     return raw
 
 
