@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 
+from allocator.deadline import Deadline
 from allocator.diagnose import diagnose
 from allocator.model.build import build_model
 from allocator.model.data import planning_data
@@ -52,7 +53,8 @@ def solve(
     data = planning_data(scenario)
     model = build_model(data)
     timings["build"] = time.perf_counter() - start
-    solution = solve_model(model, solver, time_limit, mip_gap)
+    deadline = Deadline(time_limit)  # one limit for the solve, its dual LP and the diagnosis together
+    solution = solve_model(model, solver, deadline.solver_limit(), mip_gap)
     timings["solve"] = solution.seconds
     start = time.perf_counter()
     if solution.status in (Status.OPTIMAL, Status.FEASIBLE):
@@ -61,9 +63,11 @@ def solve(
         summary = dict.fromkeys(SUMMARY_KEYS)
         summary.update(scenario=scenario.scenario, status=str(solution.status), solver=solver,
                        solve_seconds=solution.seconds)
+        if solution.message:
+            summary["solver_message"] = solution.message  # refused, not out of time
         plan = Plan(scenario, solution.status, summary)
         if solution.status == Status.INFEASIBLE:
-            plan.diagnosis = diagnose(data, solver, time_limit)
+            plan.diagnosis = diagnose(data, solver, deadline)
     timings["tabulate"] = time.perf_counter() - start
     plan.timings = timings
     return plan

@@ -17,6 +17,7 @@ from rich.table import Table
 from allocator.decompose import check_inputs, decompose_plan
 from allocator.decompose.commands import register as register_decomposition
 from allocator.fit.commands import register as register_fit
+from allocator.output import check_out_dir
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -111,6 +112,7 @@ def run(
     """Solve a scenario and write its run folder."""
 
     from allocator.api import solve  # the solver stack loads only for commands that solve
+    from allocator.output import ReportError
 
     def go():
         _check_solver(solver, time_limit, mip_gap)
@@ -121,17 +123,34 @@ def run(
         for note in sc.notes:  # defaults that change the plan, never taken in silence
             out.print(f"note: {note}", markup=False, highlight=False)
         check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
+        check_out_dir(out_dir)  # an unwritable --out is found before minutes of solving
         plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        if plan.status == "not_solved":
+            return plan, None, {}  # no plan and nothing to diagnose: a failed run leaves nothing
         plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
-        return plan, plan.write(out_dir)
+        try:
+            return plan, plan.write(out_dir), {}
+        except ReportError as exc:  # the tables are written; a report could not be drawn
+            return plan, exc.folder, exc.failures
 
-    plan, folder = _guard(debug, go)
+    plan, folder, failed = _guard(debug, go)
     print_summary(plan, folder)
+    _report_failures(failed, debug)
     if not plan.has_plan:
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def print_summary(plan, folder: Path) -> None:
+def _report_failures(failed: dict[str, str], debug: bool) -> None:
+    """Reports that could not be drawn (the plan's tables are written): named, then exit 3."""
+    for name, why in failed.items():
+        err.print(f"internal error: {name} could not be drawn ({why}); the plan's tables are written.",
+                  markup=False)
+    if failed:
+        err.print("`allocator report FOLDER --debug` shows the traceback.")
+        raise typer.Exit(EXIT_BUG)
+
+
+def print_summary(plan, folder: Path | None) -> None:
     s = plan.summary
     currency = plan.scenario.currency
 
@@ -154,29 +173,31 @@ def print_summary(plan, folder: Path) -> None:
     out.print(table)
     if plan.diagnosis is not None:
         err.print("No plan satisfies every constraint: " + plan.diagnosis["explanation"], markup=False)
+    elif not plan.has_plan and s.get("solver_message"):
+        err.print(f"The solver refused the model: {s['solver_message']}.", markup=False)
     elif not plan.has_plan:
         err.print("The solver stopped before finding any plan; raise --time-limit.", markup=False)
-    out.print(f"written: {folder}", highlight=False)
+    if folder is None:
+        out.print("nothing written (no plan).", highlight=False)
+    else:
+        out.print(f"written: {folder}", highlight=False)
 
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run folder written by `allocator run`.")],
            debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False) -> None:
     """Regenerate plan.xlsx and report.html of a run folder."""
-    from allocator.output import replace_file
-    from allocator.report import write_report, write_workbook
+    from allocator.output import draw_reports, read_run, replace_file
 
-    def go() -> None:
-        if not (run_dir / "summary.json").is_file():
-            raise ScenarioError([Problem(str(run_dir), None, "", "not a run folder (no summary.json)")])
-        from allocator.plan import Plan
+    def go() -> dict[str, str]:
+        plan = read_run(run_dir)  # a damaged or foreign folder is exit 2, named
+        return draw_reports(plan, run_dir, replace_file, strict=debug)  # each on its own; a failure is named
 
-        plan = Plan.read(run_dir)
-        replace_file(run_dir / "plan.xlsx", lambda tmp: write_workbook(plan, tmp))
-        replace_file(run_dir / "report.html", lambda tmp: write_report(plan, tmp))
-
-    _guard(debug, go)
-    out.print(f"written: {run_dir / 'plan.xlsx'}, {run_dir / 'report.html'}", highlight=False)
+    failed = _guard(debug, go)
+    written = [run_dir / name for name in ("plan.xlsx", "report.html") if name not in failed]
+    if written:
+        out.print(f"written: {', '.join(map(str, written))}", highlight=False)
+    _report_failures(failed, debug)
 
 
 @app.command()
@@ -205,6 +226,7 @@ def compare(
             options.append(options[0].with_changes(changes))
             labels.append(f"{options[0].scenario} [{text}]")
         names = option_names(options, labels)
+        check_out_dir(out_dir)
         plans = solve_options(options, solver, time_limit)
         return plans, names, write_comparison(plans, names, out_dir, options[0].currency)
 
@@ -256,6 +278,10 @@ def parse_range(text: str, points: int) -> list[float]:
         raise ScenarioError([Problem("--budget", None, text, "needs 0 < LOW < HIGH")])
     if points < 2:
         raise ScenarioError([Problem("--points", None, str(points), "needs at least 2 points")])
+    from allocator.sensitivity.grid import MAX_POINTS
+
+    if points > MAX_POINTS:  # each point is a solve; a typo here must not allocate a billion budgets
+        raise ScenarioError([Problem("--points", None, str(points), f"at most {MAX_POINTS} points")])
     return budgets_between(a, b, points)
 
 
@@ -283,6 +309,7 @@ def frontier(
         if changes:
             sc = sc.with_changes(changes)
         name = solver or sc.solver.name
+        check_out_dir(out_dir)
         table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit)
         return table, write_frontier(table, sc, out_dir)
 

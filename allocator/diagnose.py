@@ -9,18 +9,30 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
+from allocator.deadline import Deadline
 from allocator.model.build import build_model
 from allocator.model.data import PlanningData
 from allocator.scenario.amounts import format_amount
-from allocator.solve import Status, solve_model
+from allocator.solve import Solution, Status, solve_model
 
 SOLVED = (Status.OPTIMAL, Status.FEASIBLE)
 
 
-def diagnose(data: PlanningData, solver: str, time_limit: float | None) -> dict:
-    """``{"gave": [...], "budget_needed": float | None, "hard_conflict": bool, "explanation": str}``."""
+def diagnose(data: PlanningData, solver: str, time_limit: float | Deadline | None) -> dict:
+    """``{"gave": [...], "budget_needed": float | None, "hard_conflict": bool, "explanation": str,
+    "unfinished": [...]}``.
+
+    ``time_limit`` (seconds, or the command's :class:`Deadline`) bounds both models together; what
+    could not be finished in it is listed in ``unfinished`` and said in the explanation.
+    """
+    deadline = Deadline.of(time_limit)
+    unfinished: list[str] = []
     elastic = build_model(data, elastic=True)
-    solution = solve_model(elastic, solver, time_limit, mip_gap=1e-6)
+    solution = _solve_within(elastic, solver, deadline)
+    if solution.status not in SOLVED and solution.status != Status.INFEASIBLE:
+        unfinished.append(_unfinished("which constraints had to give", solution))
     gave = []
     if solution.status in SOLVED:
         value = dict(zip(elastic.columns, solution.values))
@@ -32,29 +44,49 @@ def diagnose(data: PlanningData, solver: str, time_limit: float | None) -> dict:
             if short > 1e-6 * max(1.0, abs(rhs)):
                 gave.append({"constraint": row.name, "kind": row.kind, "shortfall": short,
                              "message": _words(row, short, data)})
-    budget_needed = _budget_needed(data, solver, time_limit)
+    budget_needed = _budget_needed(data, solver, deadline, unfinished)
     explanation = "; ".join(item["message"] for item in gave)
     if budget_needed is not None and budget_needed > 1e-6 * data.budget:
         more = f"budget.total would need about {format_amount(budget_needed)} more"
         explanation = f"{explanation}; {more}" if explanation else more
-    hard = solution.status not in SOLVED
+    hard = solution.status == Status.INFEASIBLE  # proven; a model cut short by the limit proves nothing
     if hard:
         explanation = (
             "the budget, reserve, staffing and spend limits cannot hold together even with every floor "
             "and policy relaxed" + (f"; {explanation}" if explanation else "")
         )
-    return {"gave": gave, "budget_needed": budget_needed, "hard_conflict": hard, "explanation": explanation}
+    if unfinished:
+        late = f"could not finish in time: {', '.join(unfinished)} (raise --time-limit)"
+        explanation = f"{explanation}; {late}" if explanation else late
+    return {"gave": gave, "budget_needed": budget_needed, "hard_conflict": hard, "explanation": explanation,
+            "unfinished": unfinished}
+
+
+def _unfinished(what: str, solution: Solution) -> str:
+    return f"{what} ({solution.message})" if solution.message else what
+
+
+def _solve_within(model, solver: str, deadline: Deadline) -> Solution:
+    """Solve with what is left of the deadline; an expired deadline solves nothing."""
+    if deadline.expired():
+        return Solution(Status.NOT_SOLVED, np.array([]), np.array([]), np.array([]), float("nan"), 0.0, 0.0, solver)
+    return solve_model(model, solver, deadline.solver_limit(), mip_gap=1e-6)
 
 
 NEEDED_REACH = 10.0  # the extension may reach 9x budget.total: beyond that, "no budget would do"
 
 
-def _budget_needed(data: PlanningData, solver: str, time_limit: float | None) -> float | None:
+def _budget_needed(data: PlanningData, solver: str, deadline: Deadline, unfinished: list[str]) -> float | None:
     """The least extra budget with which every constraint holds (cells bounded by the budget
     may then spend more too), or ``None`` when no budget up to 10x the current one would do."""
+    if deadline.expired():
+        unfinished.append("how much more budget would do")
+        return None
     model = build_model(dataclasses.replace(data, reach_scale=NEEDED_REACH), budget_slack=True)
-    solution = solve_model(model, solver, time_limit, mip_gap=1e-6)
+    solution = _solve_within(model, solver, deadline)
     if solution.status not in SOLVED:
+        if solution.status != Status.INFEASIBLE:
+            unfinished.append(_unfinished("how much more budget would do", solution))
         return None
     value = dict(zip(model.columns, solution.values))  # keyed by identity: PuLP's == builds a constraint
     return float(value[model.budget_extension]) * model.unit

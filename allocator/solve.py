@@ -20,6 +20,7 @@ import numpy as np
 import pulp
 import scipy.sparse as sp
 
+from allocator.deadline import Deadline
 from allocator.model.build import Model
 
 INF = highspy.kHighsInf
@@ -42,6 +43,7 @@ class Solution:
     mip_gap: float
     seconds: float
     solver: str
+    message: str = ""  # why the solver refused the model (not a time limit), when it did
 
 
 @dataclass
@@ -141,7 +143,8 @@ class HighsRunner:
         h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()
-        h.run()
+        deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
+        ran = h.run()
         status = _highs_status(h)
         values = np.asarray(h.getSolution().col_value) if status in (Status.OPTIMAL, Status.FEASIBLE) else np.array([])
         info = h.getInfo()
@@ -151,22 +154,25 @@ class HighsRunner:
             gap = 1.0
         duals = np.full(len(f.row_lo), np.nan)
         if status in (Status.OPTIMAL, Status.FEASIBLE):
-            duals = self._duals(values)
+            duals = self._duals(values, deadline)
         seconds = time.perf_counter() - start
         activity = f.matrix @ values if len(values) else np.array([])
         objective = float(f.c @ values) if len(values) else float("nan")
-        return Solution(status, values, activity, duals, objective, gap, seconds, "highs")
+        refused = _refusal(h, f) if ran == highspy.HighsStatus.kError and status == Status.NOT_SOLVED else ""
+        return Solution(status, values, activity, duals, objective, gap, seconds, "highs", refused)
 
-    def _duals(self, values: np.ndarray) -> np.ndarray:
+    def _duals(self, values: np.ndarray, deadline: Deadline | None = None) -> np.ndarray:
         """Duals of the LP with integer columns fixed at their (rounded) values, read against
         the margin objective (without the reserve tie-break)."""
         f = self.form
+        limit = (deadline or Deadline(None)).solver_limit(grace=True)
         if not f.integer.any():
             if f.tie_break is None:
                 return np.asarray(self.highs.getSolution().row_dual)
             # an LP: drop the tie-break weight on the solved instance and re-run from its basis
             h = self.highs
             h.changeColCost(f.tie_break, 0.0)
+            h.setOptionValue("time_limit", INF if limit is None else limit)
             try:
                 h.run()
                 ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -176,10 +182,20 @@ class HighsRunner:
         lb, ub = f.lb.copy(), f.ub.copy()
         lb[f.integer] = ub[f.integer] = np.round(values[f.integer])
         fixed = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost)
+        fixed.highs.setOptionValue("time_limit", INF if limit is None else limit)
         fixed.highs.run()
         if fixed.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return np.full(len(f.row_lo), np.nan)
         return np.asarray(fixed.highs.getSolution().row_dual)
+
+
+def _refusal(h: highspy.Highs, f: LinearForm) -> str:
+    """Why HiGHS returned an error instead of solving (it refuses |values| above 1e15, for one)."""
+    numbers = [np.abs(f.matrix.data), np.abs(f.c)] + [np.abs(v[np.isfinite(v)]) for v in (f.row_lo, f.row_hi, f.lb, f.ub)]
+    values = np.concatenate(numbers)
+    values = values[values > 0]
+    span = f"; its numbers run from {values.min():.0e} to {values.max():.0e}" if len(values) else ""
+    return f"HiGHS refused it{span}, past the 1e15 it accepts: amounts are too far apart from budget.total"
 
 
 def _highs_status(h: highspy.Highs) -> Status:
@@ -203,6 +219,7 @@ def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e
     prob = model.prob
     integers = [v for v in model.columns if v.cat == pulp.LpInteger]
     start = time.perf_counter()
+    deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
         prob.solve(_cbc(timeLimit=time_limit, gapRel=mip_gap, logPath=str(log)))
@@ -215,7 +232,7 @@ def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e
         gap = _cbc_gap(text, status)
     duals = np.full(len(model.rows), np.nan)
     if status in (Status.OPTIMAL, Status.FEASIBLE):
-        duals = _cbc_duals(model, integers, values)
+        duals = _cbc_duals(model, integers, values, deadline.solver_limit(grace=True))
     seconds = time.perf_counter() - start
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         values = np.array([])
@@ -260,7 +277,8 @@ def _pis(model: Model) -> np.ndarray:
     return np.array([r.constraint.pi if r.constraint.pi is not None else np.nan for r in model.rows], dtype=float)
 
 
-def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray) -> np.ndarray:
+def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray,
+               time_limit: float | None = None) -> np.ndarray:
     """Fix the integers, re-solve the LP with CBC, read the duals, restore the problem."""
     index = {v: i for i, v in enumerate(model.columns)}
     saved = [(v, v.lowBound, v.upBound) for v in integers]
@@ -273,7 +291,7 @@ def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray
         if model.reserve is not None and not model.elastic:
             margin = pulp.LpAffineExpression({v: c for v, c in objective.items() if v is not model.reserve})
             model.prob.setObjective(margin)
-        model.prob.solve(_cbc())
+        model.prob.solve(_cbc(timeLimit=time_limit))
         duals = _pis(model) if model.prob.status == pulp.LpStatusOptimal else np.full(len(model.rows), np.nan)
     finally:
         for v, lo, hi in saved:

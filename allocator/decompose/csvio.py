@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from allocator.decompose.config import parse_date
 from allocator.decompose.errors import DecompositionError
 from allocator.scenario.amounts import AmountError, parse_amount, parse_share
 from allocator.scenario.checks import did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError
-from allocator.scenario.yaml_io import read_user_text
+from allocator.scenario.types import control_characters
+from allocator.scenario.yaml_io import NotRegularFile, read_bounded, read_user_text
 
 MAX_BYTES = 50_000_000
 
@@ -55,6 +59,10 @@ class Table:
 
 
 def text(raw: str) -> str:
+    """A name (product, rep, region...): any text but control characters, which a workbook cannot hold."""
+    bad = control_characters(raw, allowed="\t")
+    if bad:
+        raise ValueError(f"cannot contain control characters ({bad}; got {raw!r})")
     return raw
 
 
@@ -147,6 +155,21 @@ def read_table(path: Path, columns: list[Column], display: str | None = None, ke
     if problems and not keep_going:
         raise DecompositionError(problems)
     return Table(file, tuple(header), tuple(rows), tuple(problems))
+
+
+RUN_TABLE_BYTES = 2_000_000_000  # a table of a run folder (written by us; large plans have large tables)
+
+
+def read_frame(path: Path, **options) -> pd.DataFrame:
+    """A table of a run folder as a DataFrame, read through :func:`read_bounded` (a FIFO or a device
+    put in its place is refused, not waited on); problems name the file."""
+    try:
+        data = read_bounded(Path(path), RUN_TABLE_BYTES)
+    except OSError as exc:
+        message = f"is {exc.strerror}, not a regular file" if isinstance(exc, NotRegularFile) else \
+            f"cannot read file: {exc.strerror or exc}"
+        raise DecompositionError([Problem(str(path), None, "", message)]) from None
+    return pd.read_csv(io.BytesIO(data), **options)
 
 
 def _read_text(path: Path, file: str) -> str:

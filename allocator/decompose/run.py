@@ -16,6 +16,7 @@ import yaml
 
 from allocator.decompose import calendar, funnel, products, reps, targets
 from allocator.decompose.config import DecompositionConfig, Loc, period_problems
+from allocator.decompose.csvio import read_frame
 from allocator.decompose.errors import ConfigSource, DecompositionError, source_of
 from allocator.decompose.inputs import Context, Inputs, load_inputs
 from allocator.decompose.rounding import NoWeight
@@ -125,9 +126,9 @@ def read_plan_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     if not path.exists():
         problem = Problem(str(run_dir), None, "", "has no allocation.csv: the run found no plan to decompose")
         raise DecompositionError([problem])
-    allocation = pd.read_csv(path, dtype=TEXT_COLUMNS, keep_default_na=False, na_values=[""])
+    allocation = read_frame(path, dtype=TEXT_COLUMNS, keep_default_na=False, na_values=[""])
     head_path = run_dir / "headcount.csv"
-    headcount = pd.read_csv(head_path, dtype=TEXT_COLUMNS, keep_default_na=False) if head_path.exists() else None
+    headcount = read_frame(head_path, dtype=TEXT_COLUMNS, keep_default_na=False) if head_path.exists() else None
     return allocation, headcount
 
 

@@ -48,7 +48,7 @@ def read_targets(folder: Path) -> dict[str, pd.DataFrame]:
     tables = {}
     for name in ("targets_day", "rep_quotas", "product_targets"):
         if (folder / f"{name}.csv").exists():
-            tables[name] = pd.read_csv(folder / f"{name}.csv", dtype=text, keep_default_na=False, na_values=[""])
+            tables[name] = csvio.read_frame(folder / f"{name}.csv", dtype=text, keep_default_na=False, na_values=[""])
     days = tables["targets_day"]
     days["date"] = pd.to_datetime(days["date"]).dt.date
     return tables

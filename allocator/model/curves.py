@@ -4,7 +4,8 @@ A curve maps annual marketing spend ``X`` to incremental annual revenue ``f(X)``
 with its linear interpolant on breakpoints chosen so that the largest gap between the two is at
 most ``tolerance * f(hi)``.
 
->>> from allocator.scenario.schema import ExpCurve
+>>> from allocator.scenario.errors import Problem, ScenarioError
+from allocator.scenario.schema import ExpCurve
 >>> c = ExpCurve(type="exp", max_lift=100.0, scale=10.0)
 >>> round(float(value(c, [10.0])[0]), 3)
 63.212
@@ -17,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from allocator.scenario.errors import Problem, ScenarioError
 from allocator.scenario.schema import ExpCurve, HillCurve, LinearCurve, LogCurve, PointsCurve
 
 Curve = HillCurve | ExpCurve | LogCurve | LinearCurve | PointsCurve
@@ -121,6 +123,8 @@ def _breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Bre
     xs = [0.0]
     step = reach / 64
     while xs[-1] < reach:
+        if len(xs) > MAX_BREAKPOINTS:  # bounds the cost (each breakpoint is a bisection) before any solve
+            raise _too_many(curve, tolerance)
         left = xs[-1]
         if _chord_gap(curve, left, reach) <= gap:
             xs.append(reach)
@@ -137,6 +141,15 @@ def _breakpoints(curve: Curve, hi: float, reach: float, tolerance: float) -> Bre
         step = good - left
     xs = np.asarray(xs)
     return Breakpoints(xs, value(curve, xs))
+
+
+MAX_BREAKPOINTS = 5_000  # per curve; 1e-6 (the smallest pwl_tolerance) needs about 1,100 on our examples
+
+
+def _too_many(curve: Curve, tolerance: float) -> ScenarioError:
+    message = (f"a {curve.type} response curve needs more than {MAX_BREAKPOINTS} breakpoints at tolerance "
+               f"{tolerance:g}; use a larger pwl_tolerance (the default is 1e-3)")
+    return ScenarioError([Problem("solver.pwl_tolerance", None, "", message)])
 
 
 def _tangent_point(curve: Curve, slope: float) -> float | None:

@@ -136,8 +136,18 @@ class Reserve(Strict):
         return self
 
 
+BUDGET_RANGE = (1e-6, 1e15)  # money is scaled by total / 1000: beyond these, solver numbers overflow or vanish
+
+
+def _budget_in_range(total: float) -> float:
+    low, high = BUDGET_RANGE
+    if not low <= total <= high:
+        raise fail(f"must be between {low:g} and {high:g} (got {total:g}); the model scales every amount by it")
+    return total
+
+
 class Budget(Strict):
-    total: PositiveAmount
+    total: Annotated[PositiveAmount, AfterValidator(_budget_in_range)]
     reserve: Reserve = Reserve()
 
 
@@ -253,7 +263,10 @@ class Solver(Strict):
     name: Literal["highs", "cbc"] = "highs"
     time_limit: PositiveNumber | None = None
     mip_gap: Share = 1e-4
-    pwl_tolerance: Annotated[float, share_validator(0.0, 0.5, low_open=True)] = 1e-3
+    pwl_tolerance: Annotated[float, share_validator(1e-6, 0.5)] = 1e-3  # finer costs minutes before any solve
+
+
+MAX_NAME_BYTES = 200  # 255 (most file systems) less `.` ... `.XXXXXXXX.partial`, `-frontier` and `-9999`
 
 
 class ScenarioModel(Strict):
@@ -281,6 +294,9 @@ class ScenarioModel(Strict):
             raise fail(f"is used as a folder name, so it cannot contain {chars} (got {shown(name)})")
         if name.strip() in ("", ".", "..") or name != name.strip():
             raise fail(f"is used as a folder name, so it cannot be {shown(name)}")
+        if len(name.encode("utf-8")) > MAX_NAME_BYTES:  # file systems allow 255 bytes, less our suffixes
+            raise fail(f"is used as a folder name, so it must fit in {MAX_NAME_BYTES} bytes of UTF-8 "
+                       f"(got {len(name.encode('utf-8'))})")
         return name
 
     @field_validator("regions", "channels")

@@ -6,6 +6,7 @@ A leaf module: it imports nothing of ``allocator`` but amounts and errors, so th
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 import yaml
@@ -57,9 +58,18 @@ def _share_bounds(low: float, high: float | None, low_open: bool) -> str:
     return f"between {format_share(low)} and {format_share(high)}"
 
 
+def control_characters(text: str, allowed: str = "") -> str:
+    """The control characters in ``text`` (``\\x01``...) as a message shows them, or ``""``."""
+    bad = sorted({c for c in text if unicodedata.category(c) == "Cc" and c not in allowed})
+    return ", ".join(repr(c) for c in bad)
+
+
 def name_value(raw: object) -> object:
     """Ids and names are text; a whole number (``2027``) is taken as its digits."""
     if isinstance(raw, str):
+        bad = control_characters(raw)
+        if bad:  # a spreadsheet cannot store them, and no planner means them
+            raise fail(f"cannot contain control characters ({bad}; got {shown(raw)})")
         return raw
     if isinstance(raw, int) and not isinstance(raw, bool):
         return str(raw)
@@ -70,6 +80,10 @@ def name_value(raw: object) -> object:
 
 
 def _text(raw: object) -> object:
+    if isinstance(raw, str):
+        bad = control_characters(raw, allowed="\t\n\r")
+        if bad:
+            raise fail(f"cannot contain control characters ({bad}; got {shown(raw)})")
     return str(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else raw
 
 

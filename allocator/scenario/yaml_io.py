@@ -19,7 +19,10 @@ What a file may hold, and what it may not:
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from pathlib import Path
 
 import yaml
@@ -225,28 +228,84 @@ class _Builder:
         return result
 
 
-def read_user_text(path: Path, file: str, encoding: str = "utf-8", kind: str = "UTF-8",
-                   max_bytes: int = MAX_BYTES) -> str:
-    """A planner's text file, or ScenarioError naming it (missing, a folder, too large, not UTF-8)."""
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a device, a socket...: reading it could block or never end."""
+
+
+class FileTooLarge(OSError):
+    """A file over the size limit of its kind (found without reading past the limit)."""
+
+
+def _file_type(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; never blocks, never reads past the limit.
+
+    The file is opened without blocking (a FIFO with no writer does not hang the open) and checked
+    on the open descriptor, so what is read is what was checked: a FIFO, a device (``/dev/zero``)
+    or a socket raises :class:`NotRegularFile`; more than ``max_bytes`` (by size, or by reading
+    ``max_bytes + 1`` of a file that grows) raises :class:`FileTooLarge`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
     try:
-        if path.stat().st_size > max_bytes:
-            raise ScenarioError([Problem(file, None, "", f"file is larger than {max_bytes} bytes")])
-        return path.read_text(encoding=encoding)
+        mode = os.fstat(fd)
+        if stat.S_ISDIR(mode.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(mode.st_mode):
+            raise NotRegularFile(errno.EINVAL, _file_type(mode.st_mode), str(path))
+        if mode.st_size > max_bytes:
+            raise FileTooLarge(errno.EFBIG, f"file is larger than {max_bytes} bytes", str(path))
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > max_bytes:
+            raise FileTooLarge(errno.EFBIG, f"file is larger than {max_bytes} bytes", str(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_user_text(path: Path, file: str, encoding: str = "utf-8", kind: str = "UTF-8",
+                   max_bytes: int = MAX_BYTES, field: str = "") -> str:
+    """A planner's text file, or ScenarioError naming it (missing, a folder, a FIFO or device,
+    too large, not UTF-8). ``field`` is the setting that named the file (e.g. ``response_model``)."""
+
+    def problem(message: str, line: int | None = None) -> ScenarioError:
+        return ScenarioError([Problem(file, line, field, message)])
+
+    try:
+        text = read_bounded(Path(path), max_bytes).decode(encoding)
+        return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as open() reads
     except FileNotFoundError:
-        raise ScenarioError([Problem(file, None, "", "file not found")]) from None
+        raise problem("file not found") from None
     except IsADirectoryError:
-        raise ScenarioError([Problem(file, None, "", "is a folder, not a file")]) from None
+        raise problem("is a folder, not a file") from None
+    except NotRegularFile as exc:
+        raise problem(f"is {exc.strerror}, not a regular file; refusing to read it") from None
+    except FileTooLarge:
+        raise problem(f"file is larger than {max_bytes} bytes") from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
-        raise ScenarioError([Problem(file, line, "", f"is not UTF-8 text; save it as {kind}")]) from None
+        raise problem(f"is not UTF-8 text; save it as {kind}", line) from None
     except OSError as exc:
-        raise ScenarioError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def load_yaml(path: Path, display: str | None = None) -> object:
-    """Load one YAML file safely, with locations; raise ScenarioError on any problem."""
+def load_yaml(path: Path, display: str | None = None, field: str = "") -> object:
+    """Load one YAML file safely, with locations; raise ScenarioError on any problem.
+
+    ``field`` names the setting that pointed at the file, in problems about reading it."""
     file = display or str(path)
-    text = read_user_text(path, file)
+    text = read_user_text(path, file, field=field)
     return load_yaml_text(text, file)
 
 

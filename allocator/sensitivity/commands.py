@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from allocator.output import check_out_dir
+
 SWEEP_HELP = ("PATH=LO..HI:N (N evenly spaced values, e.g. budget.total=20M..40M:11) or PATH=V1,V2,V3 "
               "(e.g. targets.growth_floor.growth=20%,30%,40%); repeatable")
 ENGINE_HELP = "local (processes on this machine, default), dask (a Dask cluster) or serial (this process)."
@@ -105,6 +107,7 @@ def sweep(
         cli._check_solver(solver, time_limit, mip_gap)
         grid = parse_params(param, zip=zip_)
         sc = _load(scenario, set_)
+        check_out_dir(out_dir)
         with Reporter(cli.err, "sweep") as progress:
             table = run_sweep(sc, grid, zip=zip_, engine=_engine(engine, scheduler), workers=workers,
                               scheduler=scheduler, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
@@ -176,6 +179,7 @@ def tornado(
     def go():
         cli._check_solver(solver, time_limit, mip_gap)
         sc = _load(scenario, set_)
+        check_out_dir(out_dir)
         with Reporter(cli.err, "tornado") as progress:
             table = run_tornado(sc, params=param or None, delta=delta, engine=_engine(engine, scheduler),
                                 workers=workers, scheduler=scheduler, solver=solver, time_limit=time_limit,

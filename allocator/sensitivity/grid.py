@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -38,8 +39,17 @@ def points(grid: Grid, zip: bool = False) -> list[dict[str, object]]:
             raise ScenarioError([Problem("--param", None, "", f"with --zip every parameter needs as many values ({sizes})")])
         combos = builtins.zip(*lists)
     else:
+        check_size(lists)  # counted before a single point is built
         combos = itertools.product(*lists)
     return [dict(builtins.zip(paths, combo)) for combo in combos]
+
+
+def check_size(lists: Sequence[Sequence[object]]) -> None:
+    """A full grid over ``lists`` has the product of their sizes as points: at most ``MAX_POINTS``."""
+    size = math.prod(len(values) for values in lists)
+    if size > MAX_POINTS:
+        sizes = " x ".join(str(len(values)) for values in lists)
+        raise ScenarioError([Problem("--param", None, "", f"{sizes} = {size} points; at most {MAX_POINTS}")])
 
 
 def number(text: str) -> float:
@@ -111,6 +121,9 @@ def check_grid(scenario: Scenario, grid: Grid, zip: bool = False) -> list[dict[s
     (e.g. a reserve minimum above the maximum) become rows with status ``invalid`` later.
     """
     problems: list[Problem] = []
+    sized = [v for v in grid.values() if isinstance(v, Sequence) and not isinstance(v, (str, bytes))]
+    if not zip:
+        check_size(sized)  # before checking (or building) any value of a grid that is too large
     for path, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             problems.append(Problem("--param", None, path, "needs a list of values"))
