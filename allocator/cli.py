@@ -121,37 +121,47 @@ def run(
         return plan, plan.write(out_dir)
 
     plan, folder = _guard(debug, go)
-    print_summary(plan, folder)
+    print_summary(plan, folder, time_limit)
     if not plan.has_plan:
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def print_summary(plan, folder: Path) -> None:
+def print_summary(plan, folder: Path, time_limit: float | None = None) -> None:
+    """The plan in plain words (the machine names stay in summary.json); user text escaped."""
+    from rich.markup import escape
+
+    from allocator.report import words
+
     s = plan.summary
     currency = plan.scenario.currency
-
-    def money(v: float | None) -> str:
-        return "-" if v is None else f"{format_amount(v)} {currency}".strip()
-
-    table = Table(title=f"{s['scenario']}: {s['status']}", show_header=False)
+    budget = float(plan.scenario.budget.total)
+    status = words.STATUS_WORDS.get(str(s["status"]), str(s["status"]))
+    table = Table(title=f"{escape(str(s['scenario']))}: {status}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")
     if plan.has_plan:
         for key in ("objective", "exact_curve_margin", "revenue", "marketing_spend", "people_cost",
                     "reserve", "unallocated"):
-            table.add_row(key.replace("_", " "), money(s[key]))
+            shown = words.money(s[key], currency)
+            if key == "unallocated" and s[key] is not None and budget > 0:
+                shown += f" ({s[key] / budget:.1%})"
+            table.add_row(words.label(key), escape(shown))
         roi = s["marketing_roi"]
         table.add_row("marketing ROI (margin)", "-" if roi is None else f"{roi:.1%}")
         price = s["budget_shadow_price"]
-        table.add_row("margin per extra unit of budget", "-" if price is None else f"{price:.3f}")
-        table.add_row("MIP gap", f"{s['mip_gap']:.2e}")
-    table.add_row("solver", f"{s['solver']} ({s['solve_seconds']:.2f} s)")
+        table.add_row(escape(words.label("budget_shadow_price", currency)), "-" if price is None else f"{price:.3f}")
+        table.add_row("optimality", words.gap_words(str(s["status"]), s["mip_gap"]))
+    table.add_row("solver", f"{escape(str(s['solver']))} ({s['solve_seconds']:.2f} s)")
     out.print(table)
+    sentence = words.time_limit_sentence(s, time_limit or plan.scenario.solver.time_limit)
+    note = words.unallocated_note(plan)
+    if note is not None:
+        err.print("\n".join(note.lines()), markup=False, highlight=False, style="yellow")
     if plan.diagnosis is not None:
         err.print("No plan satisfies every constraint: " + plan.diagnosis["explanation"], markup=False)
-    elif not plan.has_plan:
-        err.print("The solver stopped before finding any plan; raise --time-limit.", markup=False)
-    out.print(f"written: {folder}", highlight=False)
+    elif sentence is not None:
+        err.print(sentence, markup=False, highlight=False)
+    out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 @app.command()

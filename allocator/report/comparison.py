@@ -13,8 +13,10 @@ from openpyxl import Workbook
 from allocator.compare import breakdown, compare_table
 from allocator.output import write_csv, write_folder
 from allocator.report.html import STYLE, _png, _table
-from allocator.report.workbook import _sheet
+from allocator.report.workbook import PRICE, RATIO, money_format, sheet
 from allocator.scenario.amounts import format_amount
+
+METRIC_FORMATS = {"marketing_roi": RATIO, "budget_shadow_price": PRICE, "headcount": "#,##0.0", "temp_staff": "#,##0.0"}
 
 
 def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "") -> Path:
@@ -28,9 +30,15 @@ def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "")
         write_csv(channels, folder / "compare_channels.csv")
         wb = Workbook()
         wb.remove(wb.active)
-        _sheet(wb, "compare", table, {})
-        _sheet(wb, "regions", regions, {})
-        _sheet(wb, "channels", channels, {})
+        money = money_format(currency)
+        ws = sheet(wb, "compare", table, currency)
+        for i, metric in enumerate(table.metric, start=3):  # one format per row: each row is one metric
+            fmt = METRIC_FORMATS.get(metric, money)
+            for j in range(2, len(names) + 2):
+                if isinstance(ws.cell(row=i, column=j).value, (int, float)):
+                    ws.cell(row=i, column=j).number_format = fmt
+        sheet(wb, "regions", regions, currency, formats={c: money for c in regions.columns[1:]})
+        sheet(wb, "channels", channels, currency, formats={c: money for c in channels.columns[1:]})
         wb.save(folder / "compare.xlsx")
         (folder / "compare.html").write_text(_page(table, regions, channels, names, currency), encoding="utf-8")
 
