@@ -108,6 +108,8 @@ def run(
     """Solve a scenario and write its run folder."""
 
     from allocator.api import solve  # the solver stack loads only for commands that solve
+    from allocator.report.provenance import NAME as PROVENANCE
+    from allocator.report.provenance import provenance
 
     def go():
         _check_solver(solver, time_limit, mip_gap)
@@ -118,6 +120,7 @@ def run(
         check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
         plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
         plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
+        plan.extra_tables[PROVENANCE] = provenance(sc, changes, solver, time_limit, mip_gap)  # docs/reports.md
         return plan, plan.write(out_dir)
 
     plan, folder = _guard(debug, go)
@@ -196,7 +199,10 @@ def compare(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve budget options and write them side by side (compare.csv, .xlsx, .html)."""
-    from allocator.compare import compare_table, option_names, solve_options
+    from rich.markup import escape
+
+    from allocator.compare import check_currencies, compare_table, option_names, solve_options
+    from allocator.report import words
     from allocator.report.comparison import write_comparison
 
     def go():
@@ -210,19 +216,21 @@ def compare(
             options.append(options[0].with_changes(changes))
             labels.append(f"{options[0].scenario} [{text}]")
         names = option_names(options, labels)
+        currency = check_currencies(options, names)
         plans = solve_options(options, solver, time_limit)
-        return plans, names, write_comparison(plans, names, out_dir, options[0].currency)
+        return plans, names, write_comparison(plans, names, out_dir, currency)
 
     plans, names, folder = _guard(debug, go)
     table = compare_table(plans, names)
     view = Table(title="Budget options")
     view.add_column("metric", style="bold")
     for name in names:
-        view.add_column(name, justify="right")
+        view.add_column(escape(name), justify="right", overflow="fold")  # variant text as written: `[central]` is not markup
+    currency = plans[0].scenario.currency
     for metric, row in table.iterrows():
-        view.add_row(metric.replace("_", " "), *[_cell(metric, v) for v in row])
+        view.add_row(escape(words.label(metric, currency)), *[escape(_cell(metric, v)) for v in row])
     out.print(view)
-    out.print(f"written: {folder}", highlight=False)
+    out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 def _cell(metric: str, value) -> str:

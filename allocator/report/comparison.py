@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from openpyxl import Workbook
 
 from allocator.compare import breakdown, compare_table
 from allocator.output import write_csv, write_folder
+from allocator.report import words
 from allocator.report.html import STYLE, _png, _table
 from allocator.report.workbook import PRICE, RATIO, money_format, sheet
 from allocator.scenario.amounts import format_amount
@@ -45,22 +47,33 @@ def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "")
     return write_folder(out_dir, "compare", fill)
 
 
+def _wrapped(name: str, width: int = 16) -> str:
+    return "\n".join(textwrap.wrap(name, width, break_long_words=True, break_on_hyphens=False)) or name
+
+
 def _page(table, regions, channels, names, currency) -> str:
+    """The comparison page: the chart fits 1280 px (long option names wrapped, turned when many),
+    tables scroll sideways inside the page instead of widening it."""
     metrics = table.set_index("metric")
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(min(13.0, max(8.0, 1.3 * len(names))), 4.6))
+    x = list(range(len(names)))
     parts = ["marketing_spend", "people_cost", "reserve", "unallocated"]
     bottom = pd.Series(0.0, index=names)
     for part in parts:
         values = pd.to_numeric(metrics.loc[part, names], errors="coerce").fillna(0.0)
-        ax.bar(names, values, bottom=bottom, label=part.replace("_", " "))
+        ax.bar(x, values.to_numpy(), bottom=bottom.to_numpy(), label=words.label(part))
         bottom += values
-    ax.plot(names, pd.to_numeric(metrics.loc["objective", names], errors="coerce"), "ko-", label="expected margin")
+    ax.plot(x, pd.to_numeric(metrics.loc["objective", names], errors="coerce").to_numpy(), "ko-",
+            label="expected margin")
+    ax.set_xticks(x, [_wrapped(n) for n in names], fontsize=8, rotation=30 if len(names) > 5 else 0,
+                  ha="right" if len(names) > 5 else "center")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_amount(v)))
     ax.set_ylabel(f"amount ({currency})" if currency else "amount")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_title("Budget use and expected margin by option")
     chart = _png(fig)
-    body = ["<h1>Budget options compared</h1>", chart, "<h2>Totals</h2>", _table(table),
+    shown = table.assign(metric=[words.label(m, currency) for m in table.metric])
+    body = ["<h1>Budget options compared</h1>", chart, "<h2>Totals</h2>", _table(shown),
             "<h2>By region</h2>", _table(regions), "<h2>By channel</h2>", _table(channels)]
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape('allocator: compare')}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")

@@ -29,11 +29,13 @@ LABELS = {
     "people_cost": "people cost",
     "reserve": "reserve",
     "unallocated": "unallocated budget",
-    "marketing_roi": "marketing ROI (margin per 1 of spend, less the spend)",
+    "marketing_roi": "marketing ROI (margin)",
     "budget_shadow_price": "margin per extra 1 {currency} of budget",
     "mip_gap": "distance from the best possible plan",
     "solve_seconds": "solve time (seconds)",
     "solver": "solver",
+    "headcount": "core heads (average over the horizon)",
+    "temp_staff": "temp staff x periods",
 }
 
 STATUS_WORDS = {

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from allocator.scenario.amounts import format_amount  # noqa: E402
@@ -85,24 +86,43 @@ def _short(value) -> str:
 
 def plot_tornado(table: pd.DataFrame, currency: str = "", path: Path | None = None, top: int = 15):
     """Bars from the base margin to the margin with each input at -delta and +delta, largest
-    swing on top. Returns the figure (and writes it to ``path`` when given)."""
+    effect on top. A side without a plan is a hatched bar labelled "no plan" (never a missing bar,
+    which would read as "no effect"); inputs beyond ``top`` are counted in the title. Returns the
+    figure (and writes it to ``path`` when given)."""
     base = table.attrs.get("base_objective")
     delta = table.attrs.get("delta", 0.2)
     rows = table.head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.6))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.9))
     y = np.arange(len(rows))
-    if base is not None:
+    if base is not None and len(rows):
         low = rows.objective_low.to_numpy(float) - base
         high = rows.objective_high.to_numpy(float) - base
-        ax.barh(y, np.nan_to_num(low), left=base, color="#c0504d", label=f"input −{delta:.0%}")
-        ax.barh(y, np.nan_to_num(high), left=base, color="#4f81bd", label=f"input +{delta:.0%}")
+        known = np.abs(np.concatenate([low, high]))
+        known = known[np.isfinite(known)]
+        reach = float(known.max()) if len(known) and known.max() > 0 else max(abs(base) * 0.01, 1.0)
+        half = 0.38  # each input gets two half rows: -delta above, +delta below
+        ax.barh(y + 0.2, np.nan_to_num(low), left=base, height=half, color="#c0504d", label=f"input −{delta:.0%}")
+        ax.barh(y - 0.2, np.nan_to_num(high), left=base, height=half, color="#4f81bd", label=f"input +{delta:.0%}")
+        hatched = {"facecolor": "white", "edgecolor": "#555", "hatch": "///", "linewidth": 0.8}
+        for offset, values, sign in ((0.2, low, "−"), (-0.2, high, "+")):
+            for k in np.flatnonzero(~np.isfinite(values)):  # the whole half row: no plan, not "no effect"
+                ax.barh(y[k] + offset, 2 * reach, left=base - reach, height=half, **hatched)
+                ax.annotate(f"no plan at {sign}{delta:.0%}", (base, y[k] + offset), ha="center", va="center",
+                            fontsize=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            ax.add_patch(Rectangle((0, 0), 0, 0, label="no plan (infeasible) at this side", **hatched))
         ax.axvline(base, color="#333", linewidth=1)
-    ax.set_yticks(y, rows.label)
+    ax.set_yticks(y, [_clip(str(v)) for v in rows.label])
     money_axis(ax.xaxis)
     ax.set_xlabel(f"expected margin ({currency})" if currency else "expected margin")
-    ax.set_title(f"What moves the margin most (each input ±{delta:.0%} alone)")
-    ax.legend(fontsize=8, loc="lower right")
+    more = f"; {len(table) - top} more in tornado.csv" if len(table) > top else ""
+    ax.set_title(f"What moves the margin most (each input ±{delta:.0%} alone{more})")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _finish(fig, path)
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def plot_change(table: pd.DataFrame, names: tuple[str, str] = ("before", "after"), currency: str = "",
