@@ -286,7 +286,8 @@ def frontier(
 ) -> None:
     """Solve over a range of total budgets: frontier.csv and frontier.png."""
     from allocator.frontier import frontier as run_frontier
-    from allocator.frontier import write_frontier
+    from allocator.report import budget_frontier
+    from allocator.sensitivity.commands import Reporter
 
     def go():
         _check_solver(solver, time_limit)
@@ -296,18 +297,24 @@ def frontier(
         if changes:
             sc = sc.with_changes(changes)
         name = solver or sc.solver.name
-        table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit)
-        return table, write_frontier(table, sc, out_dir)
+        with Reporter(err, "frontier") as progress:
+            done = iter(range(1, len(budgets) + 1))
+            progress(0, len(budgets))
+            table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit,
+                                 progress=lambda: progress(next(done), len(budgets)))
+        return table, sc, budget_frontier.write_frontier(table, sc, out_dir)
 
-    table, folder = _guard(debug, go)
+    table, sc, folder = _guard(debug, go)
+    gap, currency = sc.solver.mip_gap, sc.currency
     view = Table(title="Budget frontier")
-    for column in ("budget", "status", "objective", "budget_shadow_price"):
-        view.add_column(column.replace("_", " "), justify="right")
-    for row in table.itertuples():
-        view.add_row(format_amount(row.budget), row.status, _cell("objective", row.objective),
-                     _cell("budget_shadow_price", row.budget_shadow_price))
+    for column in ("budget", "status", "expected margin", "change", f"margin per extra 1 {currency or 'unit'}"):
+        view.add_column(column, justify="right")
+    for row in budget_frontier.rows(table, gap):
+        view.add_row(*row)
     out.print(view)
-    out.print(f"written: {folder}", highlight=False)
+    out.print("change: from the previous budget; changes within the solve tolerance (MIP gap) show as ≈ 0. "
+              "Margin per extra unit: the budget's shadow price at that point.", highlight=False)
+    out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 register_decomposition(app)

@@ -28,6 +28,8 @@ def money_axis(axis) -> None:
             if size >= factor or factor == 1.0:
                 step = span / max(len(ticks) - 1, 1) / factor
                 digits = 0 if step <= 0 else max(0, int(np.ceil(-np.log10(step))))
+                while step > 0 and digits < 6 and abs(step * 10**digits - round(step * 10**digits)) > 1e-6:
+                    digits += 1  # a step of 0.25M needs two digits, or 34.75M reads 34.8M
                 return f"{value / factor:.{min(digits, 6)}f}{suffix}"
         return str(value)
 
