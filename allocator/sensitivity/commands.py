@@ -132,8 +132,10 @@ def _print_sweep(cli, table, paths: list[str], limit: int = 30) -> None:
     from rich.table import Table
 
     view = Table(title=f"Sweep: {len(table)} points")
-    for column in [*paths, "status", "objective", "budget_shadow_price", "method"]:
-        view.add_column(escape(column.replace("_", " ")), justify="right")
+    for column in paths:
+        view.add_column(escape(column), justify="right", overflow="fold")
+    for column in ("status", "expected margin", "margin per extra unit of budget", "method"):
+        view.add_column(column, justify="right")
     for _, row in table.head(limit).iterrows():
         cells = [escape(_value(row[p])) for p in paths]
         view.add_row(*cells, str(row.status), cli._cell("objective", row.objective),

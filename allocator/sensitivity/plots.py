@@ -47,7 +47,9 @@ def _axis_format(ax, path: str, values: pd.Series) -> None:
 def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: Path | None = None):
     """Expected margin and the budget's shadow price against the first parameter; one line per
     value of the second (the rest, if any, are fixed at their first value). Points without a plan
-    are crosses on the axis. Returns the figure (and writes it to ``path`` when given)."""
+    are crosses on the bottom edge; a shaded band is each margin's solve tolerance (MIP gap x
+    margin), and margins closer than that are not zoomed into a slope. Returns the figure (and
+    writes it to ``path`` when given)."""
     first, second = paths[0], paths[1] if len(paths) > 1 else None
     frame = table
     for other in paths[2:]:
@@ -60,13 +62,21 @@ def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: 
         label = None if value is None else f"{second} = {_short(value)}"
         ok = part[part.objective.notna()]
         line = top.plot(ok[first], ok.objective, marker="o", label=label)[0]
+        tol = ok.objective.abs() * pd.to_numeric(ok.get("mip_gap", 0.0), errors="coerce").fillna(0.0)
+        if (tol > 0).any():  # how far each margin may be from its optimum: not an effect
+            top.fill_between(ok[first], ok.objective - tol, ok.objective + tol, color=line.get_color(), alpha=0.15)
         bottom.plot(ok[first], ok.budget_shadow_price, marker=".", color=line.get_color())
         bad = part[part.objective.isna()]
-        if len(bad):  # drawn on the lowest margin of the sweep
-            floor = frame.objective.min() if frame.objective.notna().any() else 0.0
-            top.scatter(bad[first], [floor] * len(bad), marker="x", color=line.get_color())
+        if len(bad):  # on the bottom edge of the axes, not at some margin it never had
+            top.scatter(bad[first], [0.03] * len(bad), marker="x", color=line.get_color(),
+                        transform=top.get_xaxis_transform(), clip_on=False)
+    _no_noise_zoom(top, frame)
+    xs = pd.to_numeric(frame[first], errors="coerce")
+    if xs.notna().all() and len(xs) > 1 and xs.max() > xs.min():  # the no-plan points are inside the x range
+        pad = 0.04 * float(xs.max() - xs.min())
+        top.set_xlim(float(xs.min()) - pad, float(xs.max()) + pad)
     if frame.objective.isna().any():
-        top.scatter([], [], marker="x", color="#555", label="no plan (infeasible or failed)")
+        top.scatter([], [], marker="x", color="#555", label="no plan (infeasible or failed), on the axis")
     unit = f" ({currency})" if currency else ""
     top.set_ylabel(f"expected margin{unit}")
     money_axis(top.yaxis)
@@ -76,6 +86,17 @@ def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: 
         top.legend(fontsize=8)
     top.set_title(f"Sweep over {', '.join(paths)}")
     return _finish(fig, path)
+
+
+def _no_noise_zoom(ax, frame: pd.DataFrame) -> None:
+    """Margins that differ by less than the solve tolerance are drawn flat, not magnified."""
+    ok = frame[frame.objective.notna()]
+    if len(ok) < 2 or "mip_gap" not in ok:
+        return
+    tol = float((ok.objective.abs() * pd.to_numeric(ok.mip_gap, errors="coerce").fillna(0.0)).max())
+    if tol > 0 and float(ok.objective.max() - ok.objective.min()) < 10 * tol:
+        middle = float(ok.objective.mean())
+        ax.set_ylim(middle - 5 * tol, middle + 5 * tol)
 
 
 def _short(value) -> str:
