@@ -30,6 +30,20 @@ err = Console(stderr=True, soft_wrap=True)
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from allocator import __version__
+
+        out.print(f"allocator {__version__}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_PLAN)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Turn a sales plan into an optimisation problem and solve it."""
+
+
 def parse_sets(items: list[str] | None) -> dict[str, object]:
     """``["budget.total=35M", ...]`` -> ``{"budget.total": "35M"}`` (values read as YAML scalars)."""
     changes: dict[str, object] = {}
