@@ -43,7 +43,9 @@ def with_changes(table: pd.DataFrame, mip_gap: float) -> pd.DataFrame:
     return table.assign(margin_change=changes(table, mip_gap), tolerance=tolerance(table.objective, mip_gap))
 
 
-def plot_frontier(table: pd.DataFrame, currency: str, path: Path, mip_gap: float = 0.0) -> None:
+def plot_frontier(table: pd.DataFrame, currency: str, path: Path | None = None, mip_gap: float = 0.0):
+    """Margin and the budget's shadow price against the budget; returns the figure when ``path``
+    is None (else writes and closes it)."""
     fig, ax = plt.subplots(figsize=(10, 4.8))
     ok = table[table.objective.notna()]
     ax.plot(ok.budget, ok.objective, marker="o", label="expected margin")
@@ -81,8 +83,11 @@ def plot_frontier(table: pd.DataFrame, currency: str, path: Path, mip_gap: float
                fontsize=8, frameon=False)  # below the axes: it covers neither the curve nor the label
     ax.set_title("Budget frontier")
     fig.tight_layout(rect=(0, 0.12, 1, 1))
+    if path is None:
+        return fig
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return None
 
 
 def write_frontier(table: pd.DataFrame, scenario, out_dir: Path, mip_gap: float | None = None) -> Path:
