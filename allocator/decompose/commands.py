@@ -179,7 +179,7 @@ def print_tracking(result: pd.DataFrame, as_of: dt.date) -> None:
     """The current week, month and period of every region (reps and products are in the file)."""
     current = result[(result["rep"] == "") & (result["product"] == "")
                      & (result["first"] <= as_of) & (result["last"] >= as_of)]
-    table = Table(title=f"tracking as of {as_of}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"tracking as of {as_of}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     with_channel = (current["channel"] != "").any()
     rows = []
     for row in current.itertuples(index=False):
