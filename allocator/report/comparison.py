@@ -47,6 +47,32 @@ def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "")
     return write_folder(out_dir, "compare", fill)
 
 
+def _metric_text(metric: str, value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, str):
+        return value
+    if metric == "marketing_roi":
+        return f"{value:.1%}"
+    if metric == "budget_shadow_price":
+        return f"{value:.4f}"
+    if metric in ("headcount", "temp_staff"):
+        return f"{value:,.1f}"
+    return f"{round(value):,}"  # whole amounts; -0.00001 reads 0, not -0
+
+
+def _by_measure(frame: pd.DataFrame, names: list[str], measure: str) -> pd.DataFrame:
+    """One measure of a breakdown: a column per option, then each option's change from the first
+    (fewer, narrower columns than the CSV's all-in-one table)."""
+    key = frame.columns[0]
+    table = pd.DataFrame({key: frame[key]})
+    for name in names:
+        table[name] = [_metric_text(measure, v) for v in frame[f"{name}: {measure}"]]
+    for name in names[1:]:
+        table[f"change: {name}"] = [_metric_text(measure, v) for v in frame[f"{name} - {names[0]}: {measure}"]]
+    return table
+
+
 def _wrapped(name: str, width: int = 16) -> str:
     return "\n".join(textwrap.wrap(name, width, break_long_words=True, break_on_hyphens=False)) or name
 
@@ -72,8 +98,13 @@ def _page(table, regions, channels, names, currency) -> str:
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_title("Budget use and expected margin by option")
     chart = _png(fig)
-    shown = table.assign(metric=[words.label(m, currency) for m in table.metric])
-    body = ["<h1>Budget options compared</h1>", chart, "<h2>Totals</h2>", _table(shown),
-            "<h2>By region</h2>", _table(regions), "<h2>By channel</h2>", _table(channels)]
+    shown = table.copy()
+    for name in names:  # one format per row: each row is one metric
+        shown[name] = [_metric_text(m, v) for m, v in zip(table.metric, table[name])]
+    shown["metric"] = [words.label(m, currency) for m in table.metric]
+    body = ["<h1>Budget options compared</h1>", chart, "<h2>Totals</h2>", _table(shown)]
+    for title, frame in (("By region", regions), ("By channel", channels)):
+        for measure in ("revenue", "spend"):
+            body += [f"<h2>{title}: {measure}</h2>", _table(_by_measure(frame, names, measure))]
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape('allocator: compare')}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")

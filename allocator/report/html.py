@@ -27,7 +27,7 @@ from allocator.scenario.amounts import format_amount  # noqa: E402
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f3f3f3;max-width:14em}td:first-child,th:first-child{text-align:left}img{max-width:100%}
+th{background:#f3f3f3;max-width:14em;overflow-wrap:anywhere}td:first-child,th:first-child{text-align:left;overflow-wrap:normal}img{max-width:100%}
 .wide{max-width:100%;overflow-x:auto}tr.total td{font-weight:bold;border-top:2px solid #888}
 .bad{color:#a00}.warn{background:#fff6e0;border-left:4px solid #e80;padding:.3em 1em;margin:1em 0}"""
 RATIO_COLUMNS = {"marginal_roi", "utilisation", "change_pct", "share_of_revenue", "gross_margin_pct", "min_roi"}
