@@ -145,3 +145,28 @@ def test_decomposition_says_rep_quotas_include_the_stretch(q3_run):
 def test_decompose_and_track_say_to_run_the_plan_first(tmp_path):
     result = run_cli("track", tmp_path / "runs" / "q3-weekly", SCENARIOS / "decomposition" / "actuals_sample.csv")
     assert result.returncode == 2 and "allocator run" in result.stderr
+
+
+def test_report_and_compare_pages_fit_1280_px_in_a_real_browser(tmp_path):
+    """Only where Chromium is installed (benchmarks/browser_check.py; the tests never need one)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("browser_check", ROOT / "benchmarks" / "browser_check.py")
+    browser_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(browser_check)
+    if browser_check.browser() is None:
+        pytest.skip("no Chromium on this machine")
+    from allocator import load_scenario, solve
+    from allocator.compare import option_names
+    from allocator.report.comparison import write_comparison
+
+    base = load_scenario(SCENARIOS / "quarter_12_weeks.yaml")
+    options = [base, base.with_changes({"budget.total": "7M", "regions[north].growth_floor": "20%"})]
+    plans = [solve(s) for s in options]
+    run = plans[0].write(tmp_path)
+    names = option_names(options, [base.scenario, f"{base.scenario} [budget.total=7M;regions[north].growth_floor=20%]"])
+    folder = write_comparison(plans, names, tmp_path, base.currency)
+    for page in (run / "report.html", folder / "compare.html"):
+        result = browser_check.check(page, tmp_path / "shots")
+        assert result["ok"], (page.name, result)
+        assert result["images"] >= 1 and (tmp_path / "shots").is_dir()
