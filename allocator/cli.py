@@ -32,6 +32,20 @@ err = Console(stderr=True, soft_wrap=True)
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from allocator import __version__
+
+        out.print(f"allocator {__version__}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_PLAN)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Turn a sales plan into an optimisation problem and solve it."""
+
+
 def parse_sets(items: list[str] | None) -> dict[str, object]:
     """``["budget.total=35M", ...]`` -> ``{"budget.total": "35M"}`` (values read as YAML scalars)."""
     changes: dict[str, object] = {}
@@ -113,6 +127,8 @@ def run(
 
     from allocator.api import solve  # the solver stack loads only for commands that solve
     from allocator.output import ReportError
+    from allocator.report.provenance import NAME as PROVENANCE
+    from allocator.report.provenance import provenance
 
     def go():
         _check_solver(solver, time_limit, mip_gap)
@@ -128,13 +144,14 @@ def run(
         if plan.status == "not_solved":
             return plan, None, {}  # no plan and nothing to diagnose: a failed run leaves nothing
         plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
+        plan.extra_tables[PROVENANCE] = provenance(sc, changes, solver, time_limit, mip_gap)  # docs/reports.md
         try:
             return plan, plan.write(out_dir), {}
         except ReportError as exc:  # the tables are written; a report could not be drawn
             return plan, exc.folder, exc.failures
 
     plan, folder, failed = _guard(debug, go)
-    print_summary(plan, folder)
+    print_summary(plan, folder, time_limit)
     _report_failures(failed, debug)
     if not plan.has_plan:
         raise typer.Exit(EXIT_NO_PLAN)
@@ -150,37 +167,47 @@ def _report_failures(failed: dict[str, str], debug: bool) -> None:
         raise typer.Exit(EXIT_BUG)
 
 
-def print_summary(plan, folder: Path | None) -> None:
+def print_summary(plan, folder: Path | None, time_limit: float | None = None) -> None:
+    """The plan in plain words (the machine names stay in summary.json); user text escaped."""
+    from rich.markup import escape
+
+    from allocator.report import words
+
     s = plan.summary
     currency = plan.scenario.currency
-
-    def money(v: float | None) -> str:
-        return "-" if v is None else f"{format_amount(v)} {currency}".strip()
-
-    table = Table(title=f"{s['scenario']}: {s['status']}", show_header=False)
+    budget = float(plan.scenario.budget.total)
+    status = words.STATUS_WORDS.get(str(s["status"]), str(s["status"]))
+    table = Table(title=f"{escape(str(s['scenario']))}: {status}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")
     if plan.has_plan:
         for key in ("objective", "exact_curve_margin", "revenue", "marketing_spend", "people_cost",
                     "reserve", "unallocated"):
-            table.add_row(key.replace("_", " "), money(s[key]))
+            shown = words.money(s[key], currency)
+            if key == "unallocated" and s[key] is not None and budget > 0:
+                shown += f" ({s[key] / budget:.1%})"
+            table.add_row(words.label(key), escape(shown))
         roi = s["marketing_roi"]
         table.add_row("marketing ROI (margin)", "-" if roi is None else f"{roi:.1%}")
         price = s["budget_shadow_price"]
-        table.add_row("margin per extra unit of budget", "-" if price is None else f"{price:.3f}")
-        table.add_row("MIP gap", f"{s['mip_gap']:.2e}")
-    table.add_row("solver", f"{s['solver']} ({s['solve_seconds']:.2f} s)")
+        table.add_row(escape(words.label("budget_shadow_price", currency)), "-" if price is None else f"{price:.3f}")
+        table.add_row("optimality", words.gap_words(str(s["status"]), s["mip_gap"]))
+    table.add_row("solver", f"{escape(str(s['solver']))} ({s['solve_seconds']:.2f} s)")
     out.print(table)
+    sentence = words.time_limit_sentence(s, time_limit or plan.scenario.solver.time_limit)
+    note = words.unallocated_note(plan)
+    if note is not None:
+        err.print("\n".join(note.lines()), markup=False, highlight=False, style="yellow")
     if plan.diagnosis is not None:
         err.print("No plan satisfies every constraint: " + plan.diagnosis["explanation"], markup=False)
     elif not plan.has_plan and s.get("solver_message"):
         err.print(f"The solver refused the model: {s['solver_message']}.", markup=False)
-    elif not plan.has_plan:
-        err.print("The solver stopped before finding any plan; raise --time-limit.", markup=False)
+    elif sentence is not None:
+        err.print(sentence, markup=False, highlight=False)
     if folder is None:
         out.print("nothing written (no plan).", highlight=False)
     else:
-        out.print(f"written: {folder}", highlight=False)
+        out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 @app.command()
@@ -212,7 +239,10 @@ def compare(
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve budget options and write them side by side (compare.csv, .xlsx, .html)."""
-    from allocator.compare import compare_table, option_names, solve_options
+    from rich.markup import escape
+
+    from allocator.compare import check_currencies, compare_table, option_names, solve_options
+    from allocator.report import words
     from allocator.report.comparison import write_comparison
 
     def go():
@@ -226,20 +256,22 @@ def compare(
             options.append(options[0].with_changes(changes))
             labels.append(f"{options[0].scenario} [{text}]")
         names = option_names(options, labels)
+        currency = check_currencies(options, names)
         check_out_dir(out_dir)
         plans = solve_options(options, solver, time_limit)
-        return plans, names, write_comparison(plans, names, out_dir, options[0].currency)
+        return plans, names, write_comparison(plans, names, out_dir, currency)
 
     plans, names, folder = _guard(debug, go)
     table = compare_table(plans, names)
     view = Table(title="Budget options")
     view.add_column("metric", style="bold")
     for name in names:
-        view.add_column(name, justify="right")
+        view.add_column(escape(name), justify="right", overflow="fold")  # variant text as written: `[central]` is not markup
+    currency = plans[0].scenario.currency
     for metric, row in table.iterrows():
-        view.add_row(metric.replace("_", " "), *[_cell(metric, v) for v in row])
+        view.add_row(escape(words.label(metric, currency)), *[escape(_cell(metric, v)) for v in row])
     out.print(view)
-    out.print(f"written: {folder}", highlight=False)
+    out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 def _cell(metric: str, value) -> str:
@@ -299,7 +331,8 @@ def frontier(
 ) -> None:
     """Solve over a range of total budgets: frontier.csv and frontier.png."""
     from allocator.frontier import frontier as run_frontier
-    from allocator.frontier import write_frontier
+    from allocator.report import budget_frontier
+    from allocator.sensitivity.commands import Reporter
 
     def go():
         _check_solver(solver, time_limit)
@@ -310,18 +343,24 @@ def frontier(
             sc = sc.with_changes(changes)
         name = solver or sc.solver.name
         check_out_dir(out_dir)
-        table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit)
-        return table, write_frontier(table, sc, out_dir)
+        with Reporter(err, "frontier") as progress:
+            done = iter(range(1, len(budgets) + 1))
+            progress(0, len(budgets))
+            table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit,
+                                 progress=lambda: progress(next(done), len(budgets)))
+        return table, sc, budget_frontier.write_frontier(table, sc, out_dir)
 
-    table, folder = _guard(debug, go)
+    table, sc, folder = _guard(debug, go)
+    gap, currency = sc.solver.mip_gap, sc.currency
     view = Table(title="Budget frontier")
-    for column in ("budget", "status", "objective", "budget_shadow_price"):
-        view.add_column(column.replace("_", " "), justify="right")
-    for row in table.itertuples():
-        view.add_row(format_amount(row.budget), row.status, _cell("objective", row.objective),
-                     _cell("budget_shadow_price", row.budget_shadow_price))
+    for column in ("budget", "status", "expected margin", "change", f"margin per extra 1 {currency or 'unit'}"):
+        view.add_column(column, justify="right")
+    for row in budget_frontier.rows(table, gap):
+        view.add_row(*row)
     out.print(view)
-    out.print(f"written: {folder}", highlight=False)
+    out.print("change: from the previous budget; changes within the solve tolerance (MIP gap) show as ≈ 0. "
+              "Margin per extra unit: the budget's shadow price at that point.", highlight=False)
+    out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 register_decomposition(app)

@@ -8,7 +8,8 @@ import pandas as pd
 
 from allocator.api import solve
 from allocator.plan import Plan
-from allocator.scenario import Scenario
+from allocator.scenario import Scenario, ScenarioError
+from allocator.scenario.errors import Problem
 
 METRICS = ["status", "objective", "revenue", "marketing_spend", "people_cost", "reserve", "unallocated",
            "marketing_roi", "budget_shadow_price", "headcount", "temp_staff"]
@@ -24,6 +25,18 @@ def option_names(scenarios: list[Scenario], labels: list[str] | None = None) -> 
             candidate = f"{name} ({n})"
         unique.append(candidate)
     return unique
+
+
+def check_currencies(scenarios: list[Scenario], names: list[str]) -> str:
+    """The options' one currency; options in different currencies are refused, not mixed under
+    one label (convert the amounts in the scenario files first)."""
+    currencies = {s.currency for s in scenarios}
+    if len(currencies) <= 1:
+        return next(iter(currencies), "")
+    listed = ", ".join(f"{name}: {s.currency or 'no currency'}" for name, s in zip(names, scenarios))
+    raise ScenarioError([Problem(scenarios[0].source, None, "currency",
+                                 f"options are in different currencies ({listed}); compare needs one currency, "
+                                 "so convert the amounts in the scenario files first")])
 
 
 def solve_options(scenarios: list[Scenario], solver: str | None = None, time_limit: float | None = None,
@@ -79,4 +92,6 @@ def compare(scenarios: list[Scenario | str | Path], labels: list[str] | None = N
     from allocator.scenario import load_scenario
 
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
-    return compare_table(solve_options(loaded, solver, time_limit, mip_gap), option_names(loaded, labels))
+    names = option_names(loaded, labels)
+    check_currencies(loaded, names)
+    return compare_table(solve_options(loaded, solver, time_limit, mip_gap), names)

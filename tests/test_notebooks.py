@@ -1,4 +1,5 @@
-"""The notebooks run from a clean kernel on the example scenarios, and are kept without outputs."""
+"""The notebooks run from a clean kernel on the example scenarios, and ship with their outputs
+(a reader on GitHub or without a kernel sees the tables and plots; docs/reports.md)."""
 
 from pathlib import Path
 
@@ -11,12 +12,23 @@ NAMES = ["01_sensitivity.ipynb", "02_budget_options.ipynb"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_is_stored_without_outputs(name):
+def test_notebook_is_stored_with_its_outputs(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code)  # every cell was run, in order
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1))
+    outputs = [o for cell in code for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert [o for o in outputs if "image/png" in o.get("data", {})]  # the plots are in the file
+
+
+def test_the_notebooks_extra_names_a_kernel_and_a_notebook_app():
+    import tomllib
+
+    project = tomllib.loads((NOTEBOOKS.parent / "pyproject.toml").read_text())["project"]
+    extra = " ".join(project["optional-dependencies"]["notebooks"])
+    assert "ipykernel" in extra and ("jupyterlab" in extra or "notebook" in extra)
 
 
 @pytest.mark.parametrize("name", NAMES)

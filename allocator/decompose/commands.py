@@ -16,7 +16,9 @@ from typing import Annotated, TypeVar
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from allocator.decompose.config import DecompositionConfig, Tracking, parse_date
@@ -68,7 +70,9 @@ def _guard(debug: bool, action: Callable[[], T]) -> T:
 
 def _run_folder(run_dir: Path) -> None:
     if not run_dir.is_dir():
-        raise DecompositionError([Problem(str(run_dir), None, "", "run folder not found")])
+        message = ("run folder not found: `allocator run SCENARIO` writes it first (for the example, "
+                   "`allocator run scenarios/quarter_12_weeks.yaml` writes runs/q3-weekly)")
+        raise DecompositionError([Problem(str(run_dir), None, "", message)])
 
 
 def _config_for(run_dir: Path, config: Path | None) -> tuple[DecompositionConfig, ConfigSource, Path]:
@@ -96,24 +100,36 @@ def decompose_command(
 ) -> None:
     """Decompose an existing plan again (no re-solve) into a new folder under the run."""
 
-    def go() -> tuple[Path, dict[str, pd.DataFrame]]:
+    def go() -> tuple[Path, tuple[dict[str, pd.DataFrame], float]]:
         _run_folder(run_dir)
         cfg, source, base_dir = _config_for(run_dir, config)
         tables = decompose_run(run_dir, cfg, base_dir, source)
-        return write_decomposition(run_dir, tables, cfg, base_dir), tables
+        stretch = cfg.reps.stretch if getattr(cfg, "reps", None) is not None else 0.0
+        return write_decomposition(run_dir, tables, cfg, base_dir), (tables, stretch)
 
-    folder, tables = _guard(debug, go)
+    folder, (tables, stretch) = _guard(debug, go)
+    print_decomposition(tables, stretch)
+    out.print(f"written: {folder}", highlight=False, markup=False)
+
+
+def print_decomposition(tables: dict[str, pd.DataFrame], stretch: float = 0.0) -> None:
+    """Rows and total per table; rep quotas say that they include the stretch buffer."""
+    from rich.markup import escape
+
     table = Table(title="decomposition")
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("total", justify="right")
+    table.add_column("note")
     for name, frame in tables.items():
         column = "quota" if name == "rep_quotas" else "leads" if name == "funnel" else "target"
         total = frame[column].sum() if column in frame.columns else float("nan")
         shown = f"{int(total):,} leads" if name == "funnel" else format_amount(float(total))
-        table.add_row(name, f"{len(frame):,}", shown)
+        note = ""
+        if name == "rep_quotas" and stretch:
+            note = f"includes the {stretch:.0%} stretch: quotas sum to {1 + stretch:.0%} of the targets"
+        table.add_row(escape(name), f"{len(frame):,}", shown, note)
     out.print(table)
-    out.print(f"written: {folder}", highlight=False)
 
 
 def _as_of(raw: str | None) -> dt.date | None:
@@ -163,18 +179,23 @@ def print_tracking(result: pd.DataFrame, as_of: dt.date) -> None:
     """The current week, month and period of every region (reps and products are in the file)."""
     current = result[(result["rep"] == "") & (result["product"] == "")
                      & (result["first"] <= as_of) & (result["last"] >= as_of)]
-    table = Table(title=f"tracking as of {as_of}")
+    table = Table(title=f"tracking as of {as_of}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     with_channel = (current["channel"] != "").any()
-    for name in ["bucket", "region"] + (["channel"] if with_channel else []):
-        table.add_column(name, no_wrap=True)
-    for name in ("due", "actual", "achieved", "gap", "per day", "status"):
-        table.add_column(name, justify="right", no_wrap=True)
+    rows = []
     for row in current.itertuples(index=False):
         cells = [f"{row.level} {row.bucket}", row.region] + ([row.channel] if with_channel else [])
         needed = "-" if math.isnan(row.needed_per_day) else format_amount(row.needed_per_day)
         cells += [format_amount(row.target_to_date), format_amount(row.actual), _pct(row.achievement),
-                  format_amount(row.gap), needed, f"[{STATUS_STYLE[row.status]}]{row.status}[/]"]
-        table.add_row(*cells)
+                  format_amount(row.gap), needed]
+        rows.append(([escape(c) for c in cells], row.status))
+    names = ["bucket", "region"] + (["channel"] if with_channel else [])
+    for k, name in enumerate([*names, "due", "actual", "achieved", "gap", "per day"]):  # sized to fit, never cut
+        width = max([len(name)] + [len(cells[k]) for cells, _ in rows])
+        table.add_column(name, justify="left" if k < len(names) else "right", no_wrap=True,
+                         min_width=min(width, 20))
+    table.add_column("status", justify="right", no_wrap=True, min_width=6)
+    for cells, status in rows:
+        table.add_row(*cells, f"[{STATUS_STYLE[status]}]{status}[/]")
     out.print(table)
     out.print("due: the target to date; gap: due - actual; per day: needed on each working day left "
               "to reach the bucket's target.", highlight=False)

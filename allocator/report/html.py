@@ -22,12 +22,15 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from allocator.model import curves  # noqa: E402
+from allocator.report import provenance, tables, words  # noqa: E402
 from allocator.scenario.amounts import format_amount  # noqa: E402
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}
-.bad{color:#a00}"""
+th{background:#f3f3f3;max-width:14em;overflow-wrap:anywhere}td:first-child,th:first-child{text-align:left;overflow-wrap:normal}img{max-width:100%}
+.wide{max-width:100%;overflow-x:auto}tr.total td{font-weight:bold;border-top:2px solid #888}
+.bad{color:#a00}.warn{background:#fff6e0;border-left:4px solid #e80;padding:.3em 1em;margin:1em 0}"""
+RATIO_COLUMNS = {"marginal_roi", "utilisation", "change_pct", "share_of_revenue", "gross_margin_pct", "min_roi"}
 
 
 def _money_axis(ax, currency: str, axis: str = "y") -> None:
@@ -122,59 +125,91 @@ def staffing(headcount: pd.DataFrame, periods: list[str]) -> str:
     return _png(fig)
 
 
-def by_region(plan) -> pd.DataFrame:
-    """Revenue target, spend, last year's revenue and growth per region."""
-    table = plan.allocation.groupby("region", sort=False)[["revenue", "spend"]].sum()
-    last_year = {r.id: r.last_year_revenue for r in plan.scenario.regions}
-    table["last_year_revenue"] = [last_year.get(r) for r in table.index]
-    ly = pd.to_numeric(table.last_year_revenue, errors="coerce")
-    table["growth"] = [f"{g:+.1%}" if pd.notna(g) else "-" for g in table.revenue / ly - 1]
-    return table.reset_index()
+def _text(value, column: str = "") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and column in RATIO_COLUMNS:
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+def _table(frame: pd.DataFrame, total: bool = False) -> str:
+    """An HTML table (every cell escaped) in a box that scrolls sideways instead of widening the
+    page; ``total``: the last row is a totals row (bold)."""
+    head = "".join(f"<th>{escape(str(c).replace('_', ' '))}</th>" for c in frame.columns)
     body = []
-    for row in frame.itertuples(index=False):
-        cells = []
-        for v in row:
-            text = f"{v:,.4f}" if isinstance(v, float) and abs(v) < 10 else (f"{v:,.0f}" if isinstance(v, float) else str(v))
-            cells.append(f"<td>{escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    for k, row in enumerate(frame.itertuples(index=False)):
+        cells = "".join(f"<td>{escape(_text(v, str(c)))}</td>" for c, v in zip(frame.columns, row))
+        cls = " class=total" if total and k == len(frame) - 1 else ""
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<div class=wide><table><tr>{head}</tr>{''.join(body)}</table></div>"
+
+
+def _totals(plan) -> pd.DataFrame:
+    s, currency = plan.summary, plan.scenario.currency
+    budget = float(plan.scenario.budget.total)
+    rows = []
+    for key in ("objective", "exact_curve_margin", "revenue", "marketing_spend", "people_cost", "reserve", "unallocated"):
+        value = words.money(s.get(key), currency)
+        if key == "unallocated" and s.get(key) is not None and budget > 0:
+            value += f" ({s[key] / budget:.1%} of the budget)"
+        rows.append((words.label(key), value))
+    roi, price = s.get("marketing_roi"), s.get("budget_shadow_price")
+    rows.append(("marketing ROI", "-" if roi is None else f"{roi:.1%}"))
+    rows.append((words.label("budget_shadow_price", currency), "-" if price is None else f"{price:.4f}"))
+    rows.append(("optimality", words.gap_words(str(s.get("status")), s.get("mip_gap"))))
+    rows.append(("solver", f"{s.get('solver')} ({(s.get('solve_seconds') or 0):.2f} s)"))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _notes(plan) -> list[str]:
+    parts = []
+    sentence = words.time_limit_sentence(plan.summary)
+    if sentence:
+        parts.append(f"<p class=warn>{escape(sentence)}</p>")
+    note = words.unallocated_note(plan)
+    if note is not None:
+        items = "".join(f"<li>{escape(r)}</li>" for r in note.reasons)
+        parts.append(f"<div class=warn id=unallocated><p><b>{escape(note.headline)}</b></p><ul>{items}</ul></div>")
+    return parts
 
 
 def render(plan) -> str:
     s, sc = plan.summary, plan.scenario
     currency = sc.currency
-    money = [k for k in ("objective", "exact_curve_margin", "revenue", "marketing_spend", "people_cost",
-                         "reserve", "unallocated")]
-    totals = pd.DataFrame({
-        "item": [k.replace("_", " ") for k in money] + ["marketing ROI", "budget shadow price", "MIP gap", "solver"],
-        "value": [("-" if s.get(k) is None else f"{format_amount(s[k])} {currency}") for k in money]
-        + ["-" if s.get("marketing_roi") is None else f"{s['marketing_roi']:.1%}",
-           "-" if s.get("budget_shadow_price") is None else f"{s['budget_shadow_price']:.4f}",
-           "-" if s.get("mip_gap") is None else f"{s['mip_gap']:.1e}",
-           f"{s.get('solver')} ({(s.get('solve_seconds') or 0):.2f} s)"],
-    })
-    parts = [f"<h1>{escape(sc.scenario)}: {escape(str(s['status']))}</h1>",
-             f"<p>{escape(sc.description)}</p>", "<h2>Totals</h2>", _table(totals)]
+    status = words.STATUS_WORDS.get(str(s["status"]), str(s["status"]))
+    parts = [f"<h1>{escape(sc.scenario)}: {escape(status)}</h1>",
+             f"<p>{escape(sc.description)}</p>", *_notes(plan), "<h2>Totals</h2>", _table(_totals(plan))]
     if plan.has_plan:
         periods = list(sc.periods.names)
-        binding = plan.constraints[plan.constraints.binding.astype(bool)]
-        binding = binding[binding.kind != "response"][["name", "kind", "shadow_price"]]
-        parts += ["<h2>Budget</h2>", waterfall(s, sc.budget.total, currency),
-                  "<h2>By region</h2>", _table(by_region(plan)),
+        binding = words.binding_constraints(plan)
+        parts += ["<h2>By period</h2>",
+                  "<p>The reserve is held for the whole horizon, so it appears in the total only.</p>",
+                  _table(tables.summary_by_period(plan), total=True),
+                  "<h2>Budget</h2>", waterfall(s, sc.budget.total, currency),
+                  "<h2>Plan against last year</h2>", "<h3>By region</h3>",
+                  _table(tables.vs_last_year(plan, "region"), total=True), "<h3>By channel</h3>",
+                  "<p>The scenario gives last year's revenue by region only.</p>",
+                  _table(tables.vs_last_year(plan, "channel"), total=True),
                   "<h2>Spend</h2>", spend_by_region_channel(plan.allocation, currency),
                   "<h2>Response curves</h2>", response_curves(plan, currency)]
         if not plan.headcount.empty:
-            parts += ["<h2>People</h2>", staffing(plan.headcount, periods)]
+            parts += ["<h2>People</h2>", staffing(plan.headcount, periods),
+                      "<h3>Hires by region</h3>", _table(tables.hires_by_region(plan), total=True)]
         parts += ["<h2>Binding constraints</h2>",
-                  "<p>Shadow price: expected margin gained per unit the constraint is loosened.</p>",
-                  _table(binding.sort_values("shadow_price", ascending=False))]
+                  "<p>Shadow price: expected margin gained per unit the constraint is loosened; "
+                  "the unit column says which unit.</p>", _table(binding)]
     if plan.diagnosis is not None:
         parts += ["<h2 class=bad>No plan: what had to give</h2>",
                   f"<p class=bad>{escape(plan.diagnosis.get('explanation', ''))}</p>"]
+    parts += ["<h2>Inputs and assumptions</h2>", _table(tables.assumptions(sc))]
+    if sc.response:
+        parts += ["<h3>Response curves in words</h3>", _table(tables.curves_table(sc))]
+    parts += ["<h3>Provenance</h3>", _table(provenance.of_plan(plan))]
     title = escape(f"allocator: {sc.scenario}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")

@@ -154,20 +154,18 @@ def _all_keys(annotation: object, prefix: str = "", depth: int = 0) -> Iterable[
 
 
 def unknown_key_message(key: object, parent: object) -> str:
-    """``unknown key `x`; did you mean `y`?``, looking in other sections when nothing here is close."""
-    here = did_you_mean(key, allowed_keys(parent))
+    """``unknown key `x`; did you mean `y`?`` with ``y`` a key of the same section only; when none
+    is close, the key exactly as written elsewhere ("it belongs in"), else the section's valid keys."""
+    allowed = allowed_keys(parent)
+    here = did_you_mean(key, allowed)
     if here:
         return f"unknown key `{key}`{here}"
     elsewhere = {f"{section}.{name}" if section else name: name for name, section in _all_keys(ScenarioModel)}
     exact = [path for path, name in elsewhere.items() if name == key]
     if exact:
         return f"unknown key `{key}` here; it belongs in `{exact[0]}`"
-    first_path: dict[str, str] = {}
-    for path, name in elsewhere.items():
-        first_path.setdefault(name, path)
-    close = closest(key, first_path)
-    if close is not None:
-        return f"unknown key `{key}`; did you mean `{first_path[close]}`?"
+    if allowed:
+        return f"unknown key `{key}` (valid keys here: {', '.join(f'`{k}`' for k in allowed)})"
     return f"unknown key `{key}`"
 
 

@@ -135,8 +135,10 @@ def _print_sweep(cli, table, paths: list[str], limit: int = 30) -> None:
     from rich.table import Table
 
     view = Table(title=f"Sweep: {len(table)} points")
-    for column in [*paths, "status", "objective", "budget_shadow_price", "method"]:
-        view.add_column(escape(column.replace("_", " ")), justify="right")
+    for column in paths:
+        view.add_column(escape(column), justify="right", overflow="fold")
+    for column in ("status", "expected margin", "margin per extra unit of budget", "method"):
+        view.add_column(column, justify="right")
     for _, row in table.head(limit).iterrows():
         cells = [escape(_value(row[p])) for p in paths]
         view.add_row(*cells, str(row.status), cli._cell("objective", row.objective),
@@ -203,18 +205,29 @@ def write_tornado(table, scenario, out_dir: Path, top: int = 15) -> Path:
 
 
 def _print_tornado(cli, table, top: int) -> None:
+    """The ``top`` inputs (a side without a plan says so), and how many more are in tornado.csv."""
+    from rich.markup import escape
     from rich.table import Table
 
     base = table.attrs.get("base_objective")
     title = f"Tornado (±{table.attrs.get('delta', 0):.0%}); base margin {cli._cell('objective', base)}"
-    view = Table(title=title)
-    for column in ("input", "-delta", "+delta", "swing"):
-        view.add_column(column, justify="right")
-    from rich.markup import escape
+    view = Table(title=escape(title))
+    view.add_column("input")
+    for column in ("-delta", "+delta", "swing"):
+        view.add_column(column, justify="right", no_wrap=True)
+
+    def side(objective, status) -> str:
+        if status in ("optimal", "feasible"):
+            return cli._cell("objective", objective)
+        return "no plan" if status == "infeasible" else f"no plan ({status})"
 
     for _, row in table.head(top).iterrows():
-        low = cli._cell("objective", row.objective_low) if row.status_low in ("optimal", "feasible") else row.status_low
-        high = cli._cell("objective", row.objective_high) if row.status_high in ("optimal", "feasible") else row.status_high
-        view.add_row(escape(str(row.label)), str(low), str(high), cli._cell("objective", row.swing))
+        swing = cli._cell("objective", row.swing) if row.swing == row.swing else "-"
+        view.add_row(escape(str(row.label)), escape(side(row.objective_low, row.status_low)),
+                     escape(side(row.objective_high, row.status_high)), escape(swing))
     cli.out.print(view)
-
+    if len(table) > top:
+        cli.out.print(f"{len(table) - top} more in tornado.csv (--top sets how many are shown)", highlight=False)
+    if (table.no_plan != "").any():
+        cli.out.print("no plan: with the input moved that way, no plan meets every constraint (swing -).",
+                      highlight=False)

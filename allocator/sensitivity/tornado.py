@@ -23,7 +23,7 @@ from allocator.sensitivity.grid import get_value
 from allocator.sensitivity.worker import Job
 
 COLUMNS = ["param", "label", "base_value", "low_value", "high_value", "objective_low", "objective_high",
-           "swing", "status_low", "status_high"]
+           "swing", "status_low", "status_high", "no_plan"]
 _CURVE_PARAMS = {  # curve type -> (field, words), the parameters a marketing-mix fit is least sure of
     "hill": (("max_lift", "max lift"), ("half_saturation", "half-saturation")),
     "exp": (("max_lift", "max lift"), ("scale", "scale")),
@@ -72,7 +72,9 @@ def tornado(
     the scenario (shares such as margins are capped at 100%). ``params`` are override paths (or a
     dict path -> label); by default :func:`default_params`. The base plan's margin is in
     ``table.attrs["base_objective"]``. A point without a plan has its status in ``status_low`` /
-    ``status_high`` and no swing; those inputs sort last.
+    ``status_high``, no swing, and ``no_plan`` says which side (``low``, ``high``, ``both``); such
+    an input ranks by the move of its other side (first when neither side has a plan), so an
+    input that can break the plan is never dropped as if it had no effect.
     """
     base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if not 0 < delta < 1:
@@ -92,11 +94,23 @@ def tornado(
         [_row(path, labels[path], value, rows[1 + 2 * k], rows[2 + 2 * k]) for k, (path, value) in enumerate(values.items())],
         columns=COLUMNS,
     )
-    table = table.sort_values("swing", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    table = rank(table, rows[0].get("objective"))
     table.attrs["base_objective"] = rows[0].get("objective")
     table.attrs["base_status"] = rows[0].get("status")
     table.attrs["delta"] = delta
     return table
+
+
+def rank(table: pd.DataFrame, base: float | None) -> pd.DataFrame:
+    """Largest effect first: the swing, or for an input with a side without a plan, the move of
+    the side that has one (an input with no plan on either side first)."""
+    known_low = (table.objective_low - base).abs() if base is not None else np.nan
+    known_high = (table.objective_high - base).abs() if base is not None else np.nan
+    one_sided = pd.concat([pd.Series(known_low, index=table.index), pd.Series(known_high, index=table.index)],
+                          axis=1).max(axis=1)
+    key = table.swing.fillna(one_sided).where(table.no_plan != "both", np.inf)
+    order = key.fillna(-np.inf).sort_values(ascending=False, kind="stable").index
+    return table.loc[order].reset_index(drop=True)
 
 
 def _base_values(scenario: Scenario, labels: dict[str, str]) -> dict[str, float]:
@@ -119,5 +133,12 @@ def _base_values(scenario: Scenario, labels: dict[str, str]) -> dict[str, float]
 def _row(path: str, label: str, value: float, low: dict, high: dict) -> tuple:
     a, b = low.get("objective"), high.get("objective")
     swing = abs(b - a) if a is not None and b is not None and np.isfinite(a) and np.isfinite(b) else np.nan
+    no_low, no_high = not _has_plan(low), not _has_plan(high)
+    no_plan = "both" if no_low and no_high else "low" if no_low else "high" if no_high else ""
     return (path, label, value, low.get(path, np.nan), high.get(path, np.nan), a, b, swing,
-            low.get("status"), high.get("status"))
+            low.get("status"), high.get("status"), no_plan)
+
+
+def _has_plan(point: dict) -> bool:
+    value = point.get("objective")
+    return point.get("status") in ("optimal", "feasible") and value is not None and bool(np.isfinite(value))
