@@ -16,6 +16,7 @@ from rich.table import Table
 
 from allocator.decompose import check_inputs, decompose_plan
 from allocator.decompose.commands import register as register_decomposition
+from allocator.runtime import TIME_LIMIT_HELP, parse_time_limit
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -100,7 +101,7 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario file.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("runs"),
     solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds before the solver stops.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help=TIME_LIMIT_HELP, parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
@@ -182,7 +183,7 @@ def compare(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every option (repeatable).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the comparison folder.")] = Path("runs"),
     solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per option.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per option, or none.", parser=parse_time_limit)] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve budget options and write them side by side (compare.csv, .xlsx, .html)."""
@@ -262,7 +263,7 @@ def frontier(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the frontier folder.")] = Path("runs"),
     solver: Annotated[str | None, typer.Option(help="highs (default, warm re-solves) or cbc (rebuilds).")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point, or none.", parser=parse_time_limit)] = None,
     rebuild: Annotated[bool, typer.Option(help="Rebuild the model at every point instead of re-solving it.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from allocator.runtime import parse_time_limit
+
 SWEEP_HELP = ("PATH=LO..HI:N (N evenly spaced values, e.g. budget.total=20M..40M:11) or PATH=V1,V2,V3 "
               "(e.g. targets.growth_floor.growth=20%,30%,40%); repeatable")
 ENGINE_HELP = "local (processes on this machine, default), dask (a Dask cluster) or serial (this process)."
@@ -89,7 +91,7 @@ def sweep(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the sweep folder.")] = Path("runs"),
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every point: PATH=VALUE (repeatable).")] = None,
     solver: Annotated[str | None, typer.Option(help="highs (default, warm re-solves) or cbc (rebuilds).")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point, or none.", parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap per point.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Rebuild the model at every point instead of re-solving it.")] = False,
     explain: Annotated[bool, typer.Option(help="Diagnose infeasible points (slower when many are).")] = True,
@@ -164,7 +166,7 @@ def tornado(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the tornado folder.")] = Path("runs"),
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override first: PATH=VALUE (repeatable).")] = None,
     solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point, or none.", parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap per point.")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
