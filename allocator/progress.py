@@ -51,6 +51,16 @@ def money(unit: float, currency: str = "") -> Iterator[None]:
         _unit, _currency = saved
 
 
+def say(text: str) -> None:
+    """One line on the progress console, or on stderr when progress is off."""
+    if _console is not None:
+        _console.print(text, markup=False, highlight=False)
+    else:
+        import sys
+
+        print(text, file=sys.stderr, flush=True)
+
+
 @dataclass
 class Watch:
     """What a running solve has found so far (written by solver callbacks, read by the display)."""

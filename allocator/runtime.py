@@ -101,10 +101,18 @@ def keep_best_plan() -> Iterator[None]:
 
 # --- HiGHS ---------------------------------------------------------------------------------
 
+_CONTINUOUS = None  # highspy.HighsVarType.kContinuous, set on first use (highspy loads with the solver)
 
-def run_highs(highs, solver: str = "highs") -> None:
-    """``highs.run()``, watched (progress) and stoppable (Ctrl-C, SIGTERM)."""
-    global _interrupted
+
+def run_highs(highs, mip: bool | None = None, solver: str = "highs") -> None:
+    """``highs.run()``, watched (progress) and stoppable (Ctrl-C, SIGTERM). ``mip``: whether the
+    model has integer columns (read from the model when not given). A MIP is stopped through its
+    MIP callback only: stopping one of its LP solves instead loses the incumbent."""
+    global _interrupted, _CONTINUOUS
+    if _CONTINUOUS is None:
+        import highspy
+
+        _CONTINUOUS = highspy.HighsVarType.kContinuous
     if _keep_best and _interrupted:
         return  # the run was interrupted: later solves of it (refinements, re-solves) do not start
     stop = threading.Event()
@@ -120,28 +128,40 @@ def run_highs(highs, solver: str = "highs") -> None:
         if stop.is_set():
             event.interrupt()
 
-    hooks = [(highs.cbSimplexInterrupt, on_interrupt), (highs.cbIpmInterrupt, on_interrupt),
-             (highs.cbMipInterrupt, on_mip)]
+    if mip is None:
+        mip = any(t != _CONTINUOUS for t in highs.getLp().integrality_)
+    def on_plan(event) -> None:
+        out = event.data_out
+        watch.mip(out.mip_primal_bound, out.mip_dual_bound, out.mip_gap)
+
+    if mip:
+        hooks = [(highs.cbMipInterrupt, on_mip), (highs.cbMipImprovingSolution, on_plan)]
+    else:
+        hooks = [(highs.cbSimplexInterrupt, on_interrupt), (highs.cbIpmInterrupt, on_interrupt)]
     for callback, hook in hooks:
         callback.subscribe(hook)
     failure: list[BaseException] = []
+    done = threading.Event()  # not Thread.join: a join cut short by Ctrl-C can mark a live thread dead
 
     def solve() -> None:
         try:
             highs.run()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
+        finally:
+            done.set()
 
     thread = threading.Thread(target=solve, name="allocator-highs", daemon=True)
     try:
         with progress.displayed(watch):
             thread.start()
             try:
-                while thread.is_alive():
-                    thread.join(0.1)
+                while not done.wait(0.1):
+                    pass
             except KeyboardInterrupt:
-                stop.set()  # HiGHS stops at its next callback (milliseconds); a second Ctrl-C aborts
-                thread.join()
+                stop.set()  # HiGHS stops at its next callback
+                if not _stopped(done, keep=_keep_best and math.isfinite(watch.primal)):
+                    raise
                 if not _keep_best:
                     raise
                 _interrupted = True
@@ -150,6 +170,35 @@ def run_highs(highs, solver: str = "highs") -> None:
             callback.unsubscribe(hook)
     if failure:
         raise failure[0]
+
+
+GRACE = 0.5  # seconds HiGHS gets to stop before a command goes on without it
+_abandoned = False  # a solver thread was left running: the process must end without waiting for it
+
+
+def _stopped(done: threading.Event, keep: bool) -> bool:
+    """Wait for a stopping HiGHS. Its callbacks can be seconds apart (a long LP inside the MIP),
+    so a command gives it :data:`GRACE` seconds, then goes on without it, unless ``keep``: the
+    solve has a plan to hand over, worth waiting for (a second Ctrl-C still aborts at once)."""
+    global _abandoned
+    if done.wait(GRACE):
+        return True
+    if keep:
+        progress.say("stopping: the solver hands over its best plan at its next check (Ctrl-C again aborts)")
+        try:
+            while not done.wait(0.1):
+                pass
+            return True
+        except KeyboardInterrupt:
+            _abandoned = True
+            raise
+    _abandoned = True
+    return False
+
+
+def abandoned() -> bool:
+    """Whether a solver thread was left running (the CLI then ends with ``os._exit``)."""
+    return _abandoned
 
 
 # --- CBC through PuLP ----------------------------------------------------------------------
@@ -245,6 +294,7 @@ def worker_init() -> None:
 
 # --- command-line options ------------------------------------------------------------------
 
+QUIET_HELP = "No live progress on stderr."
 TIME_LIMIT_HELP = "Seconds before the solver stops, or none for no limit (default: the scenario's, 120 s)."
 
 

@@ -143,7 +143,7 @@ class HighsRunner:
         h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()
-        runtime.run_highs(h)  # watched (live progress) and stoppable (Ctrl-C, SIGTERM)
+        runtime.run_highs(h, bool(f.integer.any()))  # watched (live progress), stoppable (Ctrl-C, SIGTERM)
         status = _highs_status(h)
         values = np.asarray(h.getSolution().col_value) if status in (Status.OPTIMAL, Status.FEASIBLE) else np.array([])
         info = h.getInfo()
