@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 from allocator.deadline import Deadline
@@ -24,8 +23,8 @@ def check_options(solver: str | None, time_limit: float | None, mip_gap: float |
     problems = []
     if solver is not None and solver not in ("highs", "cbc"):
         problems.append(Problem("--solver", None, "", f"must be highs or cbc (got {solver!r})"))
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        problems.append(Problem("--time-limit", None, "", f"must be a number of seconds > 0 (got {time_limit!r})"))
+    if time_limit is not None and not (time_limit > 0):  # math.inf: no time limit (`--time-limit none`)
+        problems.append(Problem("--time-limit", None, "", f"must be a number of seconds > 0 or none (got {time_limit!r})"))
     if mip_gap is not None and not (0.0 <= mip_gap <= 1.0):
         problems.append(Problem("--mip-gap", None, "", f"must be between 0 and 1 (got {mip_gap!r})"))
     if problems:

@@ -6,6 +6,7 @@ and field.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,10 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from allocator import progress, runtime
 from allocator.decompose import check_inputs, decompose_plan
 from allocator.decompose.commands import register as register_decomposition
 from allocator.fit.commands import register as register_fit
 from allocator.output import check_out_dir
+from allocator.runtime import QUIET_HELP, TIME_LIMIT_HELP, parse_time_limit
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
@@ -83,9 +86,9 @@ def _guard(debug: bool, action):
             raise
         err.print(f"cannot write: {exc}", markup=False)
         raise typer.Exit(EXIT_INVALID) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (runtime.handle_signals): folders were removed
         err.print("interrupted; nothing was written.")
-        raise typer.Exit(130) from None
+        raise typer.Exit(runtime.exit_code(exc)) from None
     except Exception as exc:  # a bug or an environment failure, not a user mistake
         if debug:
             raise
@@ -118,12 +121,13 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario file.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("runs"),
     solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds before the solver stops.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help=TIME_LIMIT_HELP, parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
+    quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Solve a scenario and write its run folder."""
+    """Solve a scenario and write its run folder (Ctrl-C: stop and write the best plan so far)."""
 
     from allocator.api import solve  # the solver stack loads only for commands that solve
     from allocator.output import ReportError
@@ -140,7 +144,9 @@ def run(
             out.print(f"note: {note}", markup=False, highlight=False)
         check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
         check_out_dir(out_dir)  # an unwritable --out is found before minutes of solving
-        plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        with progress.show_on(err, quiet), runtime.keep_best_plan():
+            plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+        _mark_interrupted(plan)
         if plan.status == "not_solved":
             return plan, None, {}  # no plan and nothing to diagnose: a failed run leaves nothing
         plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
@@ -153,8 +159,19 @@ def run(
     plan, folder, failed = _guard(debug, go)
     print_summary(plan, folder, time_limit)
     _report_failures(failed, debug)
+    if runtime.interrupted():
+        gap = plan.summary.get("mip_gap")
+        err.print("interrupted: the best plan found so far was written" + (f" (MIP gap {gap:.2e})." if gap is not None else "."))
+        raise typer.Exit(runtime.exit_code())
     if not plan.has_plan:
         raise typer.Exit(EXIT_NO_PLAN)
+
+
+def _mark_interrupted(plan) -> None:
+    """An interrupted solve: its best plan is written with ``interrupted: true``; without one, nothing."""
+    plan.summary["interrupted"] = runtime.interrupted()
+    if runtime.interrupted() and not plan.has_plan:
+        raise runtime.interruption()
 
 
 def _report_failures(failed: dict[str, str], debug: bool) -> None:
@@ -235,7 +252,8 @@ def compare(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every option (repeatable).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the comparison folder.")] = Path("runs"),
     solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per option.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per option, or none.", parser=parse_time_limit)] = None,
+    quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve budget options and write them side by side (compare.csv, .xlsx, .html)."""
@@ -258,7 +276,8 @@ def compare(
         names = option_names(options, labels)
         currency = check_currencies(options, names)
         check_out_dir(out_dir)
-        plans = solve_options(options, solver, time_limit)
+        with progress.show_on(err, quiet):
+            plans = solve_options(options, solver, time_limit)
         return plans, names, write_comparison(plans, names, out_dir, currency)
 
     plans, names, folder = _guard(debug, go)
@@ -325,8 +344,9 @@ def frontier(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the frontier folder.")] = Path("runs"),
     solver: Annotated[str | None, typer.Option(help="highs (default, warm re-solves) or cbc (rebuilds).")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point, or none.", parser=parse_time_limit)] = None,
     rebuild: Annotated[bool, typer.Option(help="Rebuild the model at every point instead of re-solving it.")] = False,
+    quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve over a range of total budgets: frontier.csv and frontier.png."""
@@ -343,11 +363,11 @@ def frontier(
             sc = sc.with_changes(changes)
         name = solver or sc.solver.name
         check_out_dir(out_dir)
-        with Reporter(err, "frontier") as progress:
+        with progress.show_on(err, quiet), Reporter(err, "frontier") as report:
             done = iter(range(1, len(budgets) + 1))
-            progress(0, len(budgets))
+            report(0, len(budgets))
             table = run_frontier(sc, budgets, solver=name, warm=not rebuild, time_limit=time_limit,
-                                 progress=lambda: progress(next(done), len(budgets)))
+                                 progress=lambda: report(next(done), len(budgets)))
         return table, sc, budget_frontier.write_frontier(table, sc, out_dir)
 
     table, sc, folder = _guard(debug, go)
@@ -369,10 +389,20 @@ register_fit(app)
 
 
 def main() -> None:
+    runtime.handle_signals()  # SIGTERM like Ctrl-C: every command unwinds and removes what it started
     try:
         app()
     except BrokenPipeError:
         sys.exit(EXIT_NO_PLAN)
+    except SystemExit as exc:
+        code = exc.code
+        if runtime.received() is not None and code == 1:  # click's "Aborted!": interrupted outside a guard
+            code = runtime.exit_code()
+        if runtime.abandoned():  # a solver thread still winds down: end now, without waiting for it
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code if isinstance(code, int) else EXIT_BUG)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import numpy as np
 import pulp
 import scipy.sparse as sp
 
+from allocator import progress, runtime
 from allocator.deadline import Deadline
 from allocator.model.build import Model
 
@@ -98,10 +99,11 @@ def linear_form(model: Model) -> LinearForm:
 
 
 def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
-    if solver == "highs":
-        return solve_highs(linear_form(model), time_limit, mip_gap)
-    if solver == "cbc":
-        return solve_cbc(model, time_limit, mip_gap)
+    with progress.money(model.unit, model.data.scenario.currency):  # live progress shows currency
+        if solver == "highs":
+            return solve_highs(linear_form(model), time_limit, mip_gap)
+        if solver == "cbc":
+            return solve_cbc(model, time_limit, mip_gap)
     raise ValueError(f"unknown solver {solver!r} (use highs or cbc)")
 
 
@@ -144,7 +146,7 @@ class HighsRunner:
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()
         deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
-        ran = h.run()
+        ran = runtime.run_highs(h, bool(f.integer.any()))  # watched (live progress), stoppable (Ctrl-C, SIGTERM)
         status = _highs_status(h)
         values = np.asarray(h.getSolution().col_value) if status in (Status.OPTIMAL, Status.FEASIBLE) else np.array([])
         info = h.getInfo()
@@ -222,7 +224,7 @@ def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e
     deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
-        prob.solve(_cbc(timeLimit=time_limit, gapRel=mip_gap, logPath=str(log)))
+        runtime.run_cbc(prob, _cbc(timeLimit=time_limit, gapRel=mip_gap, logPath=str(log)))  # temp files, child
         text = log.read_text(errors="replace") if log.exists() else ""
     out_of_time = time_limit is not None and time.perf_counter() - start >= 0.95 * time_limit
     status = _cbc_status(prob, text, out_of_time)
@@ -291,7 +293,7 @@ def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray
         if model.reserve is not None and not model.elastic:
             margin = pulp.LpAffineExpression({v: c for v, c in objective.items() if v is not model.reserve})
             model.prob.setObjective(margin)
-        model.prob.solve(_cbc(timeLimit=time_limit))
+        runtime.run_cbc(model.prob, _cbc(timeLimit=time_limit))
         duals = _pis(model) if model.prob.status == pulp.LpStatusOptimal else np.full(len(model.rows), np.nan)
     finally:
         for v, lo, hi in saved:

@@ -55,7 +55,7 @@ def test_a_whole_item_or_section_can_be_replaced(base):
         {"response[west/partner].curve": {"type": "exp", "max_lift": "3M", "scale": "1M"}, "solver": {"name": "cbc"}}
     )
     assert (s.response[1].curve.type, s.response[1].curve.scale) == ("exp", 1e6)
-    assert (s.solver.name, s.solver.time_limit) == ("cbc", None)
+    assert (s.solver.name, s.solver.time_limit) == ("cbc", 120.0)  # the section replaced whole: defaults
 
 
 def test_a_missing_section_is_created(base):

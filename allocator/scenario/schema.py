@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from allocator.decompose.config import DecompositionConfig
 from allocator.scenario.amounts import format_amount, format_share
@@ -259,9 +259,17 @@ class Policy(Strict):
         return self
 
 
+def _none_means_unlimited(value: object) -> object:
+    """``time_limit: none`` (or null) means no time limit; a number is seconds."""
+    return None if isinstance(value, str) and value.strip().lower() == "none" else value
+
+
+DEFAULT_TIME_LIMIT = 120.0  # seconds: no run hangs by default (docs/decisions.md)
+
+
 class Solver(Strict):
     name: Literal["highs", "cbc"] = "highs"
-    time_limit: PositiveNumber | None = None
+    time_limit: Annotated[PositiveNumber | None, BeforeValidator(_none_means_unlimited)] = DEFAULT_TIME_LIMIT
     mip_gap: Share = 1e-4
     pwl_tolerance: Annotated[float, share_validator(1e-6, 0.5)] = 1e-3  # finer costs minutes before any solve
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from allocator.output import check_out_dir
+from allocator.runtime import QUIET_HELP, parse_time_limit
 
 SWEEP_HELP = ("PATH=LO..HI:N (N evenly spaced values, e.g. budget.total=20M..40M:11) or PATH=V1,V2,V3 "
               "(e.g. targets.growth_floor.growth=20%,30%,40%); repeatable")
@@ -64,6 +65,15 @@ class Reporter:
             self.bar.__exit__(*exc)
 
 
+def _progress_console(cli, quiet: bool):
+    """stderr, or with ``--quiet`` a console that prints nothing."""
+    if not quiet:
+        return cli.err
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=True)
+
+
 def _engine(engine: str | None, scheduler: str | None) -> str:
     return engine or ("dask" if scheduler else "local")
 
@@ -91,10 +101,11 @@ def sweep(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the sweep folder.")] = Path("runs"),
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override for every point: PATH=VALUE (repeatable).")] = None,
     solver: Annotated[str | None, typer.Option(help="highs (default, warm re-solves) or cbc (rebuilds).")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point, or none.", parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap per point.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Rebuild the model at every point instead of re-solving it.")] = False,
     explain: Annotated[bool, typer.Option(help="Diagnose infeasible points (slower when many are).")] = True,
+    quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve a scenario over a grid of overrides: sweep.csv and sweep.png in a new folder."""
@@ -108,7 +119,7 @@ def sweep(
         grid = parse_params(param, zip=zip_)
         sc = _load(scenario, set_)
         check_out_dir(out_dir)
-        with Reporter(cli.err, "sweep") as progress:
+        with Reporter(_progress_console(cli, quiet), "sweep") as progress:
             table = run_sweep(sc, grid, zip=zip_, engine=_engine(engine, scheduler), workers=workers,
                               scheduler=scheduler, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
                               warm=not rebuild, explain=explain, progress=progress)
@@ -169,8 +180,9 @@ def tornado(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the tornado folder.")] = Path("runs"),
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override first: PATH=VALUE (repeatable).")] = None,
     solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds per point.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per point, or none.", parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap per point.")] = None,
+    quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Move each uncertain input by ±delta alone: tornado.csv and tornado.png in a new folder."""
@@ -182,7 +194,7 @@ def tornado(
         cli._check_solver(solver, time_limit, mip_gap)
         sc = _load(scenario, set_)
         check_out_dir(out_dir)
-        with Reporter(cli.err, "tornado") as progress:
+        with Reporter(_progress_console(cli, quiet), "tornado") as progress:
             table = run_tornado(sc, params=param or None, delta=delta, engine=_engine(engine, scheduler),
                                 workers=workers, scheduler=scheduler, solver=solver, time_limit=time_limit,
                                 mip_gap=mip_gap, progress=progress)

@@ -9,14 +9,18 @@ imported only when the ``dask`` engine is used.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from allocator.runtime import worker_init
 from allocator.scenario import ScenarioError
 from allocator.scenario.errors import Problem
 from allocator.sensitivity.worker import ERROR, Job, PointSolver, run_chunk
@@ -91,7 +95,8 @@ def _collect(rows: list, results: list[tuple[int, dict]], report) -> None:
 def _run_local(job: Job, points, workers: int, rows: list, report) -> None:
     """Processes started with ``spawn`` (safe in notebooks and on every platform)."""
     chunks = batches(points, workers * BATCHES_PER_WORKER)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=worker_init)
     try:
         futures = {pool.submit(run_chunk, job, chunk): chunk for chunk in chunks}
         for future in as_completed(futures):
@@ -100,10 +105,21 @@ def _run_local(job: Job, points, workers: int, rows: list, report) -> None:
             except Exception as exc:  # a worker that died (memory, a crash in the solver, no main guard)
                 results = _failed(futures[future], exc, SPAWN_HINT if isinstance(exc, BrokenProcessPool) else "")
             _collect(rows, results, report)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # Ctrl-C, SIGTERM or a bug: stop the workers now, not after their batches
+        _stop_pool(pool)
         raise
     pool.shutdown()
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started, kill the worker processes and reap them."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # private, but there since 3.2
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, report) -> None:
@@ -115,11 +131,13 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
     except ImportError:
         raise ScenarioError([Problem("--engine", None, "dask", "needs Dask: pip install 'dask[distributed]'")]) from None
     cluster = client = None
+    pids: dict = {}
     try:
         if scheduler is None:
             cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
+            pids = client.run(_own_worker)  # our workers: they ignore Ctrl-C and end with this process
         elif isinstance(scheduler, str):
             try:
                 client = Client(scheduler, timeout="10s")
@@ -137,8 +155,20 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
             except Exception as exc:
                 results = _failed(chunk_of[future.key], exc)
             _collect(rows, results, report)
+    except BaseException:  # Ctrl-C, SIGTERM: our own workers stop now, not after their batches
+        for pid in pids.values():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        raise
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _own_worker() -> int:
+    """Run on each worker of the sweep's own LocalCluster: the sweep worker set-up; its process id."""
+    if threading.current_thread() is threading.main_thread():
+        worker_init()
+    return os.getpid()
