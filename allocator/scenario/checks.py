@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from allocator.decompose.config import cross_check as decomposition_checks
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.schema import Filter, ScenarioModel
+from allocator.uncertainty.schema import cross_check as uncertainty_checks
 
 Loc = tuple[object, ...]
 
@@ -101,4 +102,4 @@ def cross_check(s: ScenarioModel) -> list[tuple[Loc, str]]:
             if flt.channel and policy.share in ("people_cost", "headcount"):
                 loc = ("policies", i, part, "channel")
                 problems.append((loc, f"{policy.share} cannot be filtered by channel (people are not split by channel)"))
-    return problems + decomposition_checks(s)
+    return problems + decomposition_checks(s) + uncertainty_checks(s)
