@@ -219,6 +219,7 @@ def test_evpi_of_one_exp_cell_by_hand():
     assert report.info["evpi"] == pytest.approx(np.mean(gains), abs=50.0)
     assert report.info["evpi"] > 1000  # a real value, not noise
     assert report.info["evpi_draws"] == 6 and report.info["evpi_failed"] == 0
+    assert report.info["p_capacity_binds"] == 0  # no sales force: nothing limits sales but demand
 
 
 # --- files ---------------------------------------------------------------------------------

@@ -244,3 +244,11 @@ def test_vectorised_values_match_the_scalar_curves_with_changed_parameters(curve
 def test_no_factors_is_the_nominal_curve(curve):
     spend = np.linspace(0, 6e6, 13)
     np.testing.assert_array_equal(curves.value(curve, {}, spend), scalar.value(curve, spend))
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import allocator.uncertainty.curves as module
+
+    assert doctest.testmod(module).failed == 0
