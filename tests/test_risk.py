@@ -294,3 +294,16 @@ def test_the_annual_example_through_the_cli(tmp_path, cli):
     second = json.loads((folder / "risk-2.json").read_text())
     assert second["samples"] == 500 and second["evpi"] is None
     assert json.loads((folder / "risk.json").read_text()) == data
+
+
+def test_an_infeasible_scenario_has_no_plan_to_hold_and_exits_1(tmp_path, cli):
+    out = tmp_path / "runs"
+    result = cli("risk", ROOT / "scenarios" / "infeasible_growth.yaml", "--set", "uncertainty.spread.base=10%", "--out", out)
+    assert result.returncode == 1, result.stderr
+    assert "no plan to hold fixed" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_missing_target_is_an_input_error(tmp_path, cli):
+    result = cli("risk", tmp_path / "nothing.yaml")
+    assert result.returncode == 2 and "nothing.yaml" in result.stderr

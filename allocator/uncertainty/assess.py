@@ -92,6 +92,8 @@ def risk(
     """
     from allocator.api import solve
 
+    if plan is None and scenario is None:
+        raise TypeError("risk() needs a plan, a scenario, or both")
     check_run_options(samples, seed)
     scenario = scenario if scenario is not None else plan.scenario
     uncertainty_of(scenario)

@@ -43,17 +43,19 @@ def risk(
         if evpi_samples < 0:
             raise ScenarioError([Problem("--evpi-samples", None, "", f"must be >= 0 (got {evpi_samples})")])
         changes = cli.parse_sets(set_)
-        with Reporter(cli.err, "re-optimising draws") as progress:
-            if target.is_dir():
-                return _from_run(target, changes, samples, seed, evpi_samples, progress)
-            return _from_scenario(target, changes, samples, seed, evpi_samples, progress, out_dir)
+        try:
+            with Reporter(cli.err, "re-optimising draws") as progress:
+                if target.is_dir():
+                    return _from_run(target, changes, samples, seed, evpi_samples, progress)
+                return _from_scenario(target, changes, samples, seed, evpi_samples, progress, out_dir)
+        except NoPlanError as exc:  # not a user mistake, not a bug: exit 1 as `allocator run` does
+            return exc
 
-    try:
-        report, written = cli._guard(debug, go)
-    except NoPlanError as exc:
-        cli.err.print(str(exc), markup=False)
-        raise typer.Exit(cli.EXIT_NO_PLAN) from None
-    print_risk(report, written)
+    result = cli._guard(debug, go)
+    if isinstance(result, NoPlanError):
+        cli.err.print(f"{result}; nothing was written.", markup=False)
+        raise typer.Exit(cli.EXIT_NO_PLAN)
+    print_risk(*result)
 
 
 def _from_run(folder: Path, changes, samples, seed, evpi_samples, progress):
