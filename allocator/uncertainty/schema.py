@@ -89,9 +89,12 @@ def cross_check(s) -> list[tuple[tuple[object, ...], str]]:
     from allocator.scenario.checks import did_you_mean
 
     u = getattr(s, "uncertainty", None)
-    if u is None:
+    if not isinstance(u, Uncertainty):  # absent, or (in a partly parsed scenario) not valid itself
         return []
-    cells = {(c.region, c.channel): c for c in s.response}
+    try:
+        cells = {(c.region, c.channel): c for c in s.response if isinstance(c.curve.type, str)}
+    except (AttributeError, TypeError):  # response cells that did not parse: nothing to check against
+        return []
     names = [f"{r}/{c}" for r, c in cells]
     problems = []
     seen: dict[tuple[str, str], int] = {}
