@@ -26,6 +26,7 @@ from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
 from allocator.scenario.yaml_io import read_value
 from allocator.sensitivity.commands import register as register_sensitivity
+from allocator.uncertainty.commands import register as register_risk
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Turn a sales plan into an optimisation problem and solve it.")
@@ -386,6 +387,7 @@ def frontier(
 register_decomposition(app)
 register_sensitivity(app)
 register_fit(app)
+register_risk(app)
 
 
 def main() -> None:

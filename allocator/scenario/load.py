@@ -19,7 +19,7 @@ from allocator.scenario.schema import ScenarioModel
 from allocator.scenario.size import size_problem
 from allocator.scenario.yaml_io import LocDict, LocList, line_of, load_yaml
 
-MODEL_FILE_KEYS = ("description", "response", "channels")
+MODEL_FILE_KEYS = ("description", "response", "channels", "uncertainty")
 
 
 class Scenario(ScenarioModel):
@@ -140,6 +140,11 @@ def _merge_response_model(data: LocDict, base_dir: Path) -> tuple[LocDict, list[
         merged["channels"] = _merge_lists(model["channels"], data.get("channels"), lambda c: c.get("id"))
         merged.lines.setdefault("channels", model.lines["channels"])
     merged.lines.setdefault("response", (file, line))
+    if "uncertainty" in model:  # docs/uncertainty.md: the scenario's own section wins, key by key
+        own = data.get("uncertainty")
+        both = isinstance(own, LocDict) and isinstance(model["uncertainty"], LocDict)
+        merged["uncertainty"] = _deep_merge(model["uncertainty"], own) if both else own if own is not None else model["uncertainty"]
+        merged.lines.setdefault("uncertainty", model.lines["uncertainty"])
     return merged, problems
 
 

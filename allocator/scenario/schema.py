@@ -29,6 +29,7 @@ from allocator.scenario.types import (
     fail,
     share_validator,
 )
+from allocator.uncertainty.schema import Uncertainty
 
 SUM_TOLERANCE = 1e-6
 
@@ -292,6 +293,7 @@ class ScenarioModel(Strict):
     policies: tuple[Policy, ...] = ()
     solver: Solver = Solver()
     decomposition: DecompositionConfig | None = None  # docs/decomposition.md
+    uncertainty: Uncertainty | None = None  # docs/uncertainty.md
 
     @field_validator("scenario")
     @classmethod
