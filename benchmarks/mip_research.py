@@ -39,6 +39,7 @@ class Variant:
     options: bm.Options = bm.Options()
     highs: dict = field(default_factory=dict)
     start: bool = False
+    improve: bool = False  # after the rounded plan, search floor..ceiling of the LP's headcount
     only_start: bool = False
     cbc: bool = False
 
@@ -61,6 +62,8 @@ VARIANTS: dict[str, Variant] = {
     "start": Variant(highs=ONE_THREAD, start=True),
     "lpround": Variant(highs=ONE_THREAD, start=True, only_start=True),
     "cbc": Variant(cbc=True),
+    "start2": Variant(highs=ONE_THREAD, start=True, improve=True),
+    "lpround2": Variant(highs=ONE_THREAD, start=True, improve=True, only_start=True),
 }
 
 
@@ -98,8 +101,9 @@ def _values(h: highspy.Highs) -> np.ndarray | None:
     return np.asarray(h.getSolution().col_value) if h.getInfo().primal_solution_status == 2 else None
 
 
-def first_plan(m: bm.Milp, options: dict, seconds: float) -> tuple[np.ndarray | None, float, dict]:
-    """LP relaxation, headcount rounded up and fixed, the rest re-solved: (plan, LP bound, timings)."""
+def first_plan(m: bm.Milp, options: dict, seconds: float, improve: bool = False) -> tuple[np.ndarray | None, float, dict]:
+    """LP relaxation, headcount rounded up and fixed, the rest re-solved (``improve``: then the
+    neighbourhood of the LP's headcount searched): (plan, LP bound, timings)."""
     t0 = time.perf_counter()
     lp = _model(m, np.zeros_like(m.integer), options=options)
     lp.run()
@@ -125,7 +129,28 @@ def first_plan(m: bm.Milp, options: dict, seconds: float) -> tuple[np.ndarray | 
     sub = _model(m, m.integer, lb, ub, options={**options, "time_limit": seconds, "mip_rel_gap": 1e-4})
     sub.run()
     timings["fix"] = time.perf_counter() - t0 - timings["lp"]
-    return _values(sub), bound, timings
+    plan = _values(sub)
+    if improve and plan is not None and len(h_cols):
+        plan = _neighbourhood(m, options, seconds, x, plan)
+        timings["improve"] = time.perf_counter() - t0 - timings["lp"] - timings["fix"]
+    return plan, bound, timings
+
+
+def _neighbourhood(m: bm.Milp, options: dict, seconds: float, lp: np.ndarray, plan: np.ndarray) -> np.ndarray:
+    """Improve a plan: every headcount between the floor and the ceiling of its LP value (hires,
+    releases, temp staff and curve binaries free), a short MIP started from ``plan``."""
+    lb, ub = m.lb.copy(), m.ub.copy()
+    h_cols = m.blocks["h"]
+    lb[h_cols] = np.maximum(np.floor(lp[h_cols] + 1e-6), m.lb[h_cols])
+    ub[h_cols] = np.ceil(lp[h_cols] - 1e-6)
+    sub = _model(m, m.integer, lb, ub, options={**options, "time_limit": seconds, "mip_rel_gap": 1e-5})
+    sol = highspy.HighsSolution()
+    sol.col_value = list(plan)
+    sol.value_valid = True
+    sub.setSolution(sol)
+    sub.run()
+    better = _values(sub)
+    return better if better is not None and m.c @ better >= m.c @ plan else plan
 
 
 def _highs(m: bm.Milp, v: Variant, limit: float, gap: float) -> dict:
@@ -135,7 +160,7 @@ def _highs(m: bm.Milp, v: Variant, limit: float, gap: float) -> dict:
     extra = {}
     t0 = time.perf_counter()
     if v.start:
-        seed, bound, timings = first_plan(m, options, max(2.0, 0.1 * limit))
+        seed, bound, timings = first_plan(m, options, max(2.0, 0.1 * limit), v.improve)
         spent = time.perf_counter() - t0
         extra["start_seconds"] = spent
         if seed is not None:

@@ -71,10 +71,13 @@ def _result(status, margin, gap, build, solve, trajectory, columns, integers, **
 
 
 def _allocator(s, limit: float) -> dict:
+    import importlib
+
     from baseline_milp import parse_log
 
-    import allocator.solve as asolve
     from allocator import solve
+
+    asolve = importlib.import_module("allocator.solve")  # the module (``allocator.solve`` is also the API function)
 
     log = Path(tempfile.mkstemp(suffix=".log")[1])
     runner = getattr(asolve, "HighsRunner", None)
@@ -116,12 +119,12 @@ def solve_in_child(who: str, scenario: Path, limit: float) -> dict:
     return result
 
 
-def gap_at(result: dict, t: float) -> float | None:
+def gap_at(result: dict, t: float, limit: float) -> float | None:
     """The gap at ``t`` seconds of the HiGHS run: the last log line by then, the final gap once it
-    finished; ``None`` before the first line."""
+    finished (or at the time limit); ``None`` before the first line."""
     if result.get("status") == "error":
         return None
-    if result["solve"] <= t:
+    if result["solve"] <= t or t >= limit:
         return result["gap"]
     seen = [g for s, g in result["trajectory"] if s <= t]
     return seen[-1] if seen else None
@@ -165,11 +168,29 @@ def table(rows: list[dict], limit: float) -> str:
         if r.get("status") == "error":
             lines.append(f"| {row['shape']} | {row['who']} | | | error | | | " + " | ".join("" for _ in marks) + " | | |")
             continue
-        gaps = " | ".join(_fmt_gap(gap_at(r, m)) for m in marks)
+        gaps = " | ".join(_fmt_gap(gap_at(r, m, limit)) for m in marks)
         margin = f"{r['margin']:,.0f}" if r.get("margin") is not None else "-"
         lines.append(f"| {row['shape']} | {row['who']} | {r.get('columns') or ''} | {r.get('integers') or ''} | "
                      f"{r['status']} | {when} | {r.get('cpu', 0):.1f} | {gaps} | {margin} | {row.get('agree', '')} |")
     return "\n".join(lines)
+
+
+def merged(files: list[Path]) -> list[dict]:
+    """Rows of earlier runs (the last result per shape and solver), compared with the baseline."""
+    found: dict[tuple[str, str], dict] = {}
+    for path in files:
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            found[(row["shape"], row["who"])] = row["result"]
+    shapes = list(dict.fromkeys(shape for shape, _ in found))
+    rows = []
+    for shape in shapes:
+        base = found.get((shape, "baseline"))
+        for (s, who), result in found.items():
+            if s == shape:
+                agree = agreement(result, base) if base is not None and who != "baseline" else ""
+                rows.append({"shape": shape, "who": who, "result": result, "agree": agree})
+    return rows
 
 
 def main() -> None:
@@ -180,7 +201,12 @@ def main() -> None:
     ap.add_argument("--variants", default="allocator,baseline", help="allocator, baseline, research variants")
     ap.add_argument("--json", type=Path, default=None, help="also write every result here")
     ap.add_argument("--child", nargs=4, metavar=("WHO", "SCENARIO", "LIMIT", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--merge", nargs="+", type=Path, default=None,
+                    help="print one table from the .partial.jsonl files of earlier runs (no solving)")
     args = ap.parse_args()
+    if args.merge:
+        print(table(merged(args.merge), args.limit or 120.0))
+        return
     if args.child:
         who, scenario, limit, out = args.child
         Path(out).write_text(json.dumps(run_child(who, scenario, float(limit))))
@@ -198,6 +224,9 @@ def main() -> None:
         for who in who_list:
             print(f"[{time.perf_counter() - started:6.0f} s] {shape}: {who} (limit {limit:.0f} s) ...", file=sys.stderr, flush=True)
             results[who] = solve_in_child(who, path, limit)
+            if args.json:  # one line per solve as it ends, so that a cut-short run keeps its figures
+                with args.json.with_suffix(".partial.jsonl").open("a") as f:
+                    f.write(json.dumps({"shape": shape, "who": who, "result": results[who]}, default=str) + "\n")
         base = results.get("baseline")
         for who in who_list:
             agree = agreement(results[who], base) if base is not None and who != "baseline" else ""
