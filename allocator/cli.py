@@ -145,6 +145,10 @@ def print_summary(plan, folder: Path) -> None:
         price = s["budget_shadow_price"]
         table.add_row("margin per extra unit of budget", "-" if price is None else f"{price:.3f}")
         table.add_row("MIP gap", f"{s['mip_gap']:.2e}")
+        bound, gap = s.get("exact_curve_bound"), s.get("exact_curve_gap")
+        if bound is not None and gap is not None:
+            table.add_row("best possible on the exact curves", money(bound))
+            table.add_row("exact-curve gap", f"{gap:.2e}")
     table.add_row("solver", f"{s['solver']} ({s['solve_seconds']:.2f} s)")
     out.print(table)
     if plan.diagnosis is not None:

@@ -254,6 +254,7 @@ class Solver(Strict):
     time_limit: PositiveNumber | None = None
     mip_gap: Share = 1e-4
     pwl_tolerance: Annotated[float, share_validator(0.0, 0.5, low_open=True)] = 1e-3
+    exact_gap: Share = 1e-6  # refine the interpolant until the plan is this close to the exact-curve bound
 
 
 class ScenarioModel(Strict):
