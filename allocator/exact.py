@@ -83,7 +83,8 @@ def refine(
     points: dict[tuple[str, str], np.ndarray] = {}
     bound = np.inf
     rounds = 0
-    for rounds in range(1, MAX_ROUNDS + 1):
+    while rounds < MAX_ROUNDS:
+        rounds += 1
         upper = solve(dataclasses.replace(data, extra_points=_frozen(points), overestimate=True), fixed, left())
         if upper.has_plan and fixed is None:
             bound = min(bound, upper.bound)

@@ -14,9 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocator import solve
+from allocator import load_scenario, solve
 from allocator.model import curves
-from allocator import load_scenario
 from allocator.scenario.schema import ExpCurve, HillCurve, LogCurve
 
 BETA = np.array([8256.21, 7764.20, 7953.36])
