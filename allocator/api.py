@@ -11,6 +11,7 @@ import time
 
 from allocator.deadline import Deadline
 from allocator.diagnose import diagnose
+from allocator.exact import Outcome, refine
 from allocator.model.build import build_model
 from allocator.model.data import planning_data
 from allocator.plan import SUMMARY_KEYS, Plan, tabulate
@@ -58,6 +59,13 @@ def solve(
     start = time.perf_counter()
     if solution.status in (Status.OPTIMAL, Status.FEASIBLE):
         plan = tabulate(model, solution)
+        timings["tabulate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        left = None if time_limit is None else max(0.0, time_limit - solution.seconds)
+        plan = _refined(data, plan, solver, left, mip_gap, options.exact_gap)
+        timings["refine"] = time.perf_counter() - start
+        plan.timings = timings
+        return plan
     else:
         summary = dict.fromkeys(SUMMARY_KEYS)
         summary.update(scenario=scenario.scenario, status=str(solution.status), solver=solver,
@@ -70,3 +78,47 @@ def solve(
     timings["tabulate"] = time.perf_counter() - start
     plan.timings = timings
     return plan
+
+
+def _outcome(data, fixed: dict | None, solver: str, time_limit: float | None, mip_gap: float) -> Outcome:
+    """Build and solve ``data`` (headcount held at ``fixed``); the plan, its exact margin and the bound."""
+    model = build_model(data)
+    if fixed is not None:
+        for key, (core, temp) in fixed.items():
+            model.core[key].lowBound = model.core[key].upBound = core
+            if key in model.temp:
+                model.temp[key].lowBound = model.temp[key].upBound = temp
+    if time_limit is not None and time_limit <= 0:
+        nan = float("nan")
+        return Outcome(False, nan, nan, nan, {}, None, None)
+    solution = solve_model(model, solver, time_limit, mip_gap)
+    if solution.status not in (Status.OPTIMAL, Status.FEASIBLE):
+        nan = float("nan")
+        return Outcome(False, nan, nan, nan, {}, None, None)
+    plan = tabulate(model, solution)
+    return _from_plan(plan, solution.objective * model.unit, solution.mip_gap)
+
+
+def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
+    a, h = plan.allocation, plan.headcount
+    spend = dict(zip(zip(a.region, a.channel, a.period), a.spend))
+    staffing = {(r, p): (float(c), float(t)) for r, p, c, t in zip(h.region, h.period, h.core, h.temp)} or None
+    bound = objective + (gap if math.isfinite(gap) else 1.0) * abs(objective)
+    return Outcome(True, float(plan.summary["exact_curve_margin"]), objective, bound, spend, staffing, plan)
+
+
+def _refined(data, plan: Plan, solver: str, time_limit: float | None, mip_gap: float, exact_gap: float) -> Plan:
+    """The plan refined on the exact curves, with the certificate in its summary (``allocator/exact.py``)."""
+    first = _from_plan(plan, plan.summary["pwl_objective"], plan.summary["mip_gap"] or 0.0)
+
+    def solve_one(d, fixed, left):
+        return _outcome(d, fixed, solver, left, mip_gap)
+
+    best, cert = refine(data, solve_one, first, exact_gap, time_limit)
+    out = best.result
+    for key in ("objective", "exact_curve_margin", "pwl_objective"):
+        out.summary[key] = float(out.summary[key])
+    out.summary.update(exact_curve_bound=float(cert.bound) if math.isfinite(cert.bound) else None,
+                       exact_curve_gap=float(cert.gap) if math.isfinite(cert.gap) else None,
+                       exact_rounds=cert.rounds)
+    return out

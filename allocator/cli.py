@@ -210,6 +210,10 @@ def print_summary(plan, folder: Path | None, time_limit: float | None = None) ->
         price = s["budget_shadow_price"]
         table.add_row(escape(words.label("budget_shadow_price", currency)), "-" if price is None else f"{price:.3f}")
         table.add_row("optimality", words.gap_words(str(s["status"]), s["mip_gap"]))
+        bound, gap = s.get("exact_curve_bound"), s.get("exact_curve_gap")
+        if bound is not None and gap is not None:
+            table.add_row("best possible on the exact curves", escape(words.money(bound, currency)))
+            table.add_row("exact-curve gap", f"{gap:.2e}")
     table.add_row("solver", f"{escape(str(s['solver']))} ({s['solve_seconds']:.2f} s)")
     out.print(table)
     sentence = words.time_limit_sentence(s, time_limit or plan.scenario.solver.time_limit)

@@ -23,7 +23,7 @@ CONSTRAINT_COLUMNS = ["name", "kind", "binding", "slack", "shadow_price"]
 SUMMARY_KEYS = [
     "scenario", "status", "objective", "revenue", "marketing_spend", "people_cost", "reserve",
     "unallocated", "marketing_roi", "budget_shadow_price", "mip_gap", "exact_curve_margin",
-    "solve_seconds", "solver",
+    "exact_curve_bound", "exact_curve_gap", "pwl_objective", "solve_seconds", "solver",
 ]
 
 
@@ -127,7 +127,8 @@ def tabulate(model: Model, solution: Solution) -> Plan:
     spend = float(allocation.spend.sum())
     people = _people_cost(model, headcount)
     reserve = max(0.0, val(model.reserve) * unit)
-    objective = float(weights @ allocation.revenue.to_numpy()) - spend - people
+    pwl_objective = float(weights @ allocation.revenue.to_numpy()) - spend - people
+    objective = pwl_objective + exact_gain  # what the plan earns on the exact curves
     budget_price = _budget_price(model, constraints)
     summary = {
         "scenario": data.scenario.scenario,
@@ -141,7 +142,10 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         "marketing_roi": float(weights @ allocation.lift.to_numpy()) / spend - 1.0 if spend > 0 else None,
         "budget_shadow_price": budget_price,
         "mip_gap": solution.mip_gap,
-        "exact_curve_margin": objective + exact_gain,
+        "exact_curve_margin": objective,
+        "exact_curve_bound": None,  # set by the refinement (allocator/exact.py)
+        "exact_curve_gap": None,
+        "pwl_objective": pwl_objective,
         "solve_seconds": solution.seconds,
         "solver": solution.solver,
     }

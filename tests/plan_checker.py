@@ -141,8 +141,14 @@ def check_run(folder: Path) -> dict:
     # totals
     objective = (alloc.m * alloc.revenue).sum() - spend - people
     for key, value in (("revenue", alloc.revenue.sum()), ("marketing_spend", spend), ("people_cost", people),
-                       ("objective", objective)):
+                       ("pwl_objective", objective)):
         need(math.isclose(summary[key], value, rel_tol=1e-9, abs_tol=1e-3), f"summary {key} {summary[key]} != {value}")
+    # the headline margin is the plan's on the exact curves; the certificate brackets the optimum
+    need(summary["objective"] == summary["exact_curve_margin"], "objective is not the exact-curve margin")
+    if summary.get("exact_curve_bound") is not None:
+        need(summary["exact_curve_gap"] >= 0.0, "negative exact-curve gap")
+        need(summary["exact_curve_bound"] >= summary["objective"] - 1e-9 * abs(summary["objective"]),
+             "exact-curve bound below the plan's exact margin")
     need(abs(summary["unallocated"] - max(0.0, B - spend - people - reserve)) <= tol, "unallocated misreported")
     if spend > 0:
         roi = (alloc.m * alloc.lift).sum() / spend - 1

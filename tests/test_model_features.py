@@ -589,11 +589,13 @@ def test_exact_curve_margin_recomputes_the_plan_on_the_exact_curves(solver, tmp_
     # a coarse interpolant (5%) and a small budget that ends inside its first segment: the exact
     # curve lies above the interpolant there, so the two margins differ
     m, curve = 0.4, SEASON_CURVE
-    plan = run(seasonal(0.5 * M, 0.05), solver, tmp_path)
+    d = seasonal(0.5 * M, 0.05)
+    d["solver"]["exact_gap"] = 1.0  # no refinement: keep the coarse interpolant's plan
+    plan = run(d, solver, tmp_path)
     a = plan.allocation
     season = dict(zip(("Q1", "Q2", "Q3", "Q4"), SEASONS))
     exact = sum(m * season[p] * (5 * M + curve.f(x / season[p])) - x for p, x in zip(a.period, a.spend))
-    assert exact - plan.objective > 1e3  # precondition: the interpolant visibly undershoots here
+    assert exact - plan.summary["pwl_objective"] > 1e3  # precondition: the interpolant visibly undershoots here
     # (the plan's revenue column carries the solver's rounding: compare to its precision)
     assert plan.summary["exact_curve_margin"] == pytest.approx(exact, abs=eps(0.5 * M))
 
@@ -656,7 +658,7 @@ def _one_region(**extra) -> dict:
         "scenario": "capped", "periods": {"names": ["P1", "P2"]}, "budget": {"total": 1000},
         "regions": [{"id": "a"}], "channels": [{"id": "on", "gross_margin": 1.0}],
         "response": [{"region": "a", "channel": "on", "curve": {"type": "exp", "max_lift": 1000, "scale": 300}}],
-        "solver": {"pwl_tolerance": 0.05},
+        "solver": {"pwl_tolerance": 0.05, "exact_gap": 1.0},  # no refinement: the coarse plan is the point
     }
     d.update(extra)
     return d
@@ -666,11 +668,11 @@ def test_exact_curve_margin_sells_no_extra_lift_beyond_the_potential(solver):
     # revenue sits at the potential (400): the exact curve's extra lift cannot be sold
     capped = solve(Scenario.from_dict(_one_region(regions=[{"id": "a", "potential": 400}])), solver=solver)
     assert capped.summary["revenue"] == pytest.approx(400, abs=1e-6)
-    assert capped.summary["exact_curve_margin"] == pytest.approx(capped.objective, abs=1e-6)
+    assert capped.summary["exact_curve_margin"] == pytest.approx(capped.summary["pwl_objective"], abs=1e-6)
     # capped by a budget instead (spend ends inside a segment), the exact curve's extra lift sells
     budget = {"total": 100}
     free = solve(Scenario.from_dict(_one_region(budget=budget)), solver=solver)
-    assert free.summary["exact_curve_margin"] > free.objective + 1.0
+    assert free.summary["exact_curve_margin"] > free.summary["pwl_objective"] + 1.0
 
 
 def test_a_money_policy_is_named_in_the_diagnosis_even_when_the_budget_is_1000():

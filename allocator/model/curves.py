@@ -84,6 +84,17 @@ class Breakpoints:
     def interpolate(self, spend) -> np.ndarray:
         return np.interp(spend, self.spend, self.lift)
 
+    def with_points(self, curve: Curve, points) -> Breakpoints:
+        """The same interpolant with extra breakpoints on the exact curve (inside its range)."""
+        pts = np.asarray(points, dtype=float)
+        pts = pts[(pts > 0) & (pts < self.spend[-1])]
+        if pts.size == 0:
+            return self
+        xs = np.union1d(self.spend, pts)
+        keep = np.append(True, np.diff(xs) > 1e-12 * max(1.0, xs[-1]))  # no zero-length segments
+        xs = xs[keep]
+        return Breakpoints(xs, value(curve, xs))
+
     def concave_runs(self) -> list[range]:
         """Maximal runs of segments whose slopes do not rise: each is concave on its own.
 
@@ -150,6 +161,117 @@ def _too_many(curve: Curve, tolerance: float) -> ScenarioError:
     message = (f"a {curve.type} response curve needs more than {MAX_BREAKPOINTS} breakpoints at tolerance "
                f"{tolerance:g}; use a larger pwl_tolerance (the default is 1e-3)")
     return ScenarioError([Problem("solver.pwl_tolerance", None, "", message)])
+
+
+def overestimate(curve: Curve, bp: Breakpoints) -> Breakpoints:
+    """An interpolant on the same breakpoints that lies on or above the curve everywhere.
+
+    A concave curve gets the lower envelope of its tangents at the breakpoints: concave again
+    (an LP stays an LP), on the curve at every breakpoint. Other curves get each breakpoint's
+    lift raised by the largest excess ``f - chord`` of the segments on either side, so on every
+    segment the raised chord is at least the old chord plus that segment's own excess.
+    ``lift[0]`` may be above 0: the response family adds it to the base. This is the model behind
+    the exact-curve certificate (``docs/model.md``).
+    """
+    if len(bp.spend) < 2 or isinstance(curve, (PointsCurve, LinearCurve)):
+        return bp  # breakpoints sit on every kink: the interpolant is the curve
+    if not isinstance(curve, HillCurve) or curve.shape <= 1:
+        return _tangent_envelope(curve, bp)
+    excess = segment_excess(curve, bp.spend)
+    raise_by = np.maximum(np.append(excess, 0.0), np.insert(excess, 0, 0.0))
+    return Breakpoints(bp.spend, bp.lift + raise_by)
+
+
+def _tangent_envelope(curve: Curve, bp: Breakpoints) -> Breakpoints:
+    """``min_k f(x_k) + f'(x_k) (x - x_k)`` as an interpolant: kinks where neighbouring tangents meet."""
+    xs = bp.spend
+    f, g = value(curve, xs), slope(curve, xs)
+    first = 0 if np.isfinite(g[0]) else 1  # an infinite slope at 0: start from the next tangent
+    x, fx, gx = xs[first:], f[first:], g[first:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (fx[1:] - fx[:-1] + gx[:-1] * x[:-1] - gx[1:] * x[1:]) / (gx[:-1] - gx[1:])
+    z = np.where(np.isfinite(z), z, 0.5 * (x[:-1] + x[1:]))
+    z = np.clip(z, x[:-1], x[1:])
+    top = np.maximum(fx[:-1] + gx[:-1] * (z - x[:-1]), fx[1:] + gx[1:] * (z - x[1:]))
+    start = fx[0] - gx[0] * x[0]  # the first tangent at spend 0 (0 when it touches there)
+    spend = np.concatenate(([0.0], z, [xs[-1]]))
+    lift = np.concatenate(([max(start, 0.0)], top, [f[-1]]))
+    keep = np.append(True, np.diff(spend) > 1e-12 * max(1.0, spend[-1]))
+    keep[-1] = True
+    spend, lift = spend[keep], lift[keep]
+    if len(spend) >= 2 and spend[-1] - spend[-2] <= 1e-12 * max(1.0, spend[-1]):
+        spend, lift = np.delete(spend, -2), np.delete(lift, -2)
+    return Breakpoints(spend, lift)
+
+
+def segment_excess(curve: Curve, xs: np.ndarray) -> np.ndarray:
+    """An upper bound on ``max (f - chord)`` over each segment ``[xs[k], xs[k+1]]`` (never below 0).
+
+    Exact where a concave curve's tangent point has a closed form; on other concave segments the
+    bound of the two end tangents; on segments with a convex part, a dense sample plus a
+    slope-times-spacing margin.
+    """
+    if isinstance(curve, (PointsCurve, LinearCurve)):
+        return np.zeros(len(xs) - 1)  # breakpoints sit on every kink: the interpolant is exact
+    a, b = np.asarray(xs[:-1], float), np.asarray(xs[1:], float)
+    fa, fb = value(curve, a), value(curve, b)
+    chord = (fb - fa) / (b - a)
+    out = np.zeros_like(a)
+    concave = _concave_on(curve, a)
+    x = _tangent_points(curve, chord)
+    if x is not None:
+        ok = concave & np.isfinite(x) & (x >= a) & (x <= b)
+        xx = np.where(ok, x, a)
+        out = np.where(ok, value(curve, xx) - (fa + chord * (xx - a)), out)
+        rest = concave & ~ok
+    else:
+        rest = concave
+    if rest.any():  # end tangents: f <= min(T_a, T_b), whose top over the chord is where they meet
+        ga, gb = slope(curve, a[rest]), slope(curve, b[rest])
+        ra, rb, rfa, rfb, rc = a[rest], b[rest], fa[rest], fb[rest], chord[rest]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            meet = (rfb - rfa + ga * ra - gb * rb) / (ga - gb)
+            top = rfa + ga * (meet - ra)
+        vertical = ~np.isfinite(ga)  # infinite slope at 0: T_b alone bounds the segment
+        top = np.where(vertical, rfb + gb * (ra - rb), top)
+        meet = np.where(vertical, ra, meet)
+        flat = ~np.isfinite(top) | (np.abs(ga - gb) <= 1e-15 * np.maximum(1.0, np.abs(ga)))
+        gap = np.where(flat, 0.0, top - (rfa + rc * (meet - ra)))
+        out[rest] = np.maximum(gap, 0.0)
+    convex = ~concave
+    if convex.any():
+        n = 129
+        t = np.linspace(0.0, 1.0, n)
+        ca, cb, cfa, cc = a[convex], b[convex], fa[convex], chord[convex]
+        grid = ca[:, None] + (cb - ca)[:, None] * t[None, :]
+        diff = value(curve, grid) - (cfa[:, None] + cc[:, None] * (grid - ca[:, None]))
+        steep = np.abs(slope(curve, grid) - cc[:, None])
+        steep = np.where(np.isfinite(steep), steep, 0.0)
+        pad = steep.max(axis=1) * (cb - ca) / (n - 1)
+        out[convex] = np.maximum(diff.max(axis=1) + pad, 0.0)
+    return np.maximum(out, 0.0)
+
+
+def _concave_on(curve: Curve, a: np.ndarray) -> np.ndarray:
+    """Whether the curve is concave on ``[a, inf)`` (per segment start)."""
+    if isinstance(curve, HillCurve) and curve.shape > 1:
+        k, s = curve.half_saturation, curve.shape
+        inflection = k * ((s - 1.0) / (s + 1.0)) ** (1.0 / s)
+        return a >= inflection
+    return np.ones(len(a), dtype=bool)
+
+
+def _tangent_points(curve: Curve, slopes: np.ndarray) -> np.ndarray | None:
+    """Vectorised :func:`_tangent_point`: where a concave curve's slope equals each slope."""
+    g = np.asarray(slopes, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if isinstance(curve, ExpCurve):
+            return np.where(g > 0, -curve.scale * np.log(g * curve.scale / curve.max_lift), np.nan)
+        if isinstance(curve, LogCurve):
+            return np.where(g > 0, curve.scale_lift / g - curve.scale, np.nan)
+        if isinstance(curve, HillCurve) and curve.shape == 1.0:
+            return np.where(g > 0, np.sqrt(curve.max_lift * curve.half_saturation / g) - curve.half_saturation, np.nan)
+    return None
 
 
 def _tangent_point(curve: Curve, slope: float) -> float | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from allocator.model.curves import Curve
 from allocator.scenario import Scenario
@@ -61,6 +62,10 @@ class PlanningData:
     policies: tuple[Policy, ...]
     tolerance: float
     reach_scale: float = 1.0  # how far past budget.total the curves of budget-bound cells reach
+    # exact-curve refinement (allocator/exact.py): extra annual-spend breakpoints per cell, and
+    # whether every interpolant is raised onto the curve's upper envelope (the certificate model)
+    extra_points: Mapping[tuple[str, str], tuple[float, ...]] = field(default_factory=dict)
+    overestimate: bool = False
 
     def matches(self, flt: Filter | None, region: str, period: str, channel: str | None = None) -> bool:
         """Whether a (region, period[, channel]) item passes a policy filter (``None`` passes all)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.model.curves import Breakpoints, breakpoints
+from allocator.model.curves import Breakpoints, breakpoints, overestimate
 
 LE, GE = -1, 1
 # Period curves reach past the annual bound so that the bound is always the `spend_max` row,
@@ -30,13 +30,26 @@ def cell_breakpoints(model, cell, period: str) -> Breakpoints | None:
     season = data.season[period]
     if season <= 0 or cell.hi <= 0:
         return None
-    shortest = min(s for s in data.season.values() if s > 0)
+    annual = annual_breakpoints(data, cell)
     far = REACH * cell.hi * (data.reach_scale if cell.follows_budget else 1.0)
-    annual = breakpoints(cell.curve, cell.hi, far / shortest, data.tolerance)
     reach = far / season
     keep = annual.spend < reach
     xs = np.append(annual.spend[keep], reach)
     return Breakpoints(xs * season, annual.interpolate(xs) * season)
+
+
+def annual_breakpoints(data, cell) -> Breakpoints:
+    """A cell's annual-curve breakpoints, shared by its periods: far enough for the period with
+    the least seasonality, with the refinement's extra points, raised in the certificate model."""
+    shortest = min(s for s in data.season.values() if s > 0)
+    far = REACH * cell.hi * (data.reach_scale if cell.follows_budget else 1.0)
+    annual = breakpoints(cell.curve, cell.hi, far / shortest, data.tolerance)
+    extra = data.extra_points.get((cell.region, cell.channel))
+    if extra:
+        annual = annual.with_points(cell.curve, extra)
+    if data.overestimate:
+        annual = overestimate(cell.curve, annual)
+    return annual
 
 
 def add_response(model) -> None:
@@ -58,6 +71,8 @@ def add_response(model) -> None:
             y = model.var()
             model.revenue[key] = y
             base = data.season[period] * cell.base / unit
+            if bp is not None and bp.lift[0] > 0:  # a raised envelope may start above 0
+                base += float(bp.lift[0]) / unit
             terms = [(y, 1.0)] + [(v, -g) for v, g in segments]
             label = f"response[{cell_label(cell.region, cell.channel)},{period}]"
             model.add_row(label, "response", terms, LE, base, model.unit, region=cell.region, period=period)

@@ -273,6 +273,7 @@ class Solver(Strict):
     time_limit: Annotated[PositiveNumber | None, BeforeValidator(_none_means_unlimited)] = DEFAULT_TIME_LIMIT
     mip_gap: Share = 1e-4
     pwl_tolerance: Annotated[float, share_validator(1e-6, 0.5)] = 1e-3  # finer costs minutes before any solve
+    exact_gap: Share = 1e-6  # refine the interpolant until the plan is this close to the exact-curve bound
 
 
 MAX_NAME_BYTES = 200  # 255 (most file systems) less `.` ... `.XXXXXXXX.partial`, `-frontier` and `-9999`

@@ -67,7 +67,8 @@ class Summarizer:
         total_spend, total_revenue = float(spend.sum()), float(revenue.sum())
         people = self._people(x, data)
         reserve = max(0.0, float(x[self.reserve_col]) * unit)
-        objective = float(margin @ revenue) - total_spend - people
+        pwl_objective = float(margin @ revenue) - total_spend - people
+        objective = pwl_objective + exact_gain  # on the exact curves, as in ``tabulate``
         price = self._budget_price(solution, data)
         return {
             "scenario": data.scenario.scenario,
@@ -81,7 +82,10 @@ class Summarizer:
             "marketing_roi": float(margin @ lift) / total_spend - 1.0 if total_spend > 0 else None,
             "budget_shadow_price": price,
             "mip_gap": solution.mip_gap,
-            "exact_curve_margin": objective + exact_gain,
+            "exact_curve_margin": objective,
+            "exact_curve_bound": None,
+            "exact_curve_gap": None,
+            "pwl_objective": pwl_objective,
             "solve_seconds": solution.seconds,
             "solver": solution.solver,
         }

@@ -24,7 +24,8 @@ from allocator.sensitivity.resolve import WarmSolver, with_ceilings
 from allocator.solve import Status
 
 RESULT_COLUMNS = ["status", "objective", "revenue", "marketing_spend", "people_cost", "reserve", "unallocated",
-                  "marketing_roi", "budget_shadow_price", "mip_gap", "exact_curve_margin", "solve_seconds"]
+                  "marketing_roi", "budget_shadow_price", "mip_gap", "exact_curve_margin", "exact_curve_bound",
+                  "exact_curve_gap", "pwl_objective", "solve_seconds"]
 EXTRA_COLUMNS = ["method", "seconds", "message"]
 INVALID, ERROR = "invalid", "error"  # statuses of points that never reached a solver
 
