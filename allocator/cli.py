@@ -11,73 +11,29 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from allocator.decompose import check_inputs, decompose_plan
+from allocator.cli_common import (  # noqa: F401 (cli.parse_sets and the rest stay importable from here)
+    EXIT_BUG,
+    EXIT_INVALID,
+    EXIT_NO_PLAN,
+    EXIT_PLAN,
+    _cell,
+    _check_solver,
+    _fail_invalid,
+    _guard,
+    err,
+    out,
+    parse_sets,
+)
 from allocator.decompose.commands import register as register_decomposition
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
-from allocator.scenario.yaml_io import read_value
 from allocator.sensitivity.commands import register as register_sensitivity
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Turn a sales plan into an optimisation problem and solve it.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-EXIT_PLAN, EXIT_NO_PLAN, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
-
-
-def parse_sets(items: list[str] | None) -> dict[str, object]:
-    """``["budget.total=35M", ...]`` -> ``{"budget.total": "35M"}`` (values read as YAML scalars)."""
-    changes: dict[str, object] = {}
-    problems = []
-    for item in items or []:
-        path, sep, raw = item.partition("=")
-        if not sep or not path.strip():
-            problems.append(Problem("--set", None, item, "must look like PATH=VALUE, e.g. budget.total=35M"))
-            continue
-        changes[path.strip()] = read_value(raw)  # read as a scenario file reads it (no YAML 1.1 surprises)
-    if problems:
-        raise ScenarioError(problems)
-    return changes
-
-
-def _fail_invalid(exc: ScenarioError) -> None:
-    for problem in exc.problems:
-        err.print(str(problem), markup=False, highlight=False)
-    err.print(f"{len(exc.problems)} problem(s) found.", style="red")
-    raise typer.Exit(EXIT_INVALID)
-
-
-def _guard(debug: bool, action):
-    """Run ``action``; user mistakes become messages, bugs become one line unless ``--debug``."""
-    try:
-        return action()
-    except ScenarioError as exc:
-        if debug:
-            raise
-        _fail_invalid(exc)
-    except typer.Exit:
-        raise
-    except OSError as exc:  # an output folder that cannot be written: the user's to fix
-        if debug:
-            raise
-        err.print(f"cannot write: {exc}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was written.")
-        raise typer.Exit(130) from None
-    except Exception as exc:  # a bug or an environment failure, not a user mistake
-        if debug:
-            raise
-        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
-        err.print("Nothing was written. Run again with --debug for the traceback.")
-        raise typer.Exit(EXIT_BUG) from None
-
-
 @app.command()
 def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
              debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False) -> None:
@@ -99,25 +55,28 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
 def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario file.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("runs"),
-    solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
+    solver: Annotated[str | None, typer.Option(
+        help="highs (default), cbc, or a solver PuLP drives when installed (glpk, gurobi, cplex, scip, ...).")] = None,
     time_limit: Annotated[float | None, typer.Option(help="Seconds before the solver stops.")] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
+    write_model: Annotated[Path | None, typer.Option(
+        help="Also write the exact model solved to this .mps or .lp file (for another solver).")] = None,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve a scenario and write its run folder."""
 
-    from allocator.api import solve  # the solver stack loads only for commands that solve
+    from allocator.api import check_model_path
+    from allocator.api import run as run_plan  # the solver stack loads only for commands that solve
 
     def go():
         _check_solver(solver, time_limit, mip_gap)
+        check_model_path(write_model)
         sc = load_scenario(scenario)
         changes = parse_sets(set_)
         if changes:
             sc = sc.with_changes(changes)
-        check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
-        plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
-        plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
+        plan = run_plan(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model)
         return plan, plan.write(out_dir)
 
     plan, folder = _guard(debug, go)
@@ -149,6 +108,8 @@ def print_summary(plan, folder: Path) -> None:
     out.print(table)
     if plan.diagnosis is not None:
         err.print("No plan satisfies every constraint: " + plan.diagnosis["explanation"], markup=False)
+    elif plan.status == "error":
+        err.print(f"The solver failed: {s.get('message') or 'no message'}", markup=False)
     elif not plan.has_plan:
         err.print("The solver stopped before finding any plan; raise --time-limit.", markup=False)
     out.print(f"written: {folder}", highlight=False)
@@ -213,26 +174,6 @@ def compare(
         view.add_row(metric.replace("_", " "), *[_cell(metric, v) for v in row])
     out.print(view)
     out.print(f"written: {folder}", highlight=False)
-
-
-def _cell(metric: str, value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, str):
-        return value
-    if metric == "marketing_roi":
-        return f"{value:.1%}"
-    if metric == "budget_shadow_price":
-        return f"{value:.3f}"
-    if metric in ("headcount", "temp_staff"):
-        return f"{value:.1f}"
-    return format_amount(value)
-
-
-def _check_solver(solver: str | None, time_limit: float | None = None, mip_gap: float | None = None) -> None:
-    from allocator.api import check_options
-
-    check_options(solver, time_limit, mip_gap)
 
 
 def parse_range(text: str, points: int) -> list[float]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from openpyxl import Workbook
 
@@ -15,6 +15,12 @@ from allocator.output import write_csv, write_folder
 from allocator.report.html import STYLE, _png, _table
 from allocator.report.workbook import _sheet
 from allocator.scenario.amounts import format_amount
+
+
+def _subplots(*grid, figsize, **options):
+    """A figure of its own (no pyplot, so a notebook's backend is never switched) and its axes."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **options)
 
 
 def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "") -> Path:
@@ -39,7 +45,7 @@ def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "")
 
 def _page(table, regions, channels, names, currency) -> str:
     metrics = table.set_index("metric")
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = _subplots(figsize=(8, 3.8))
     parts = ["marketing_spend", "people_cost", "reserve", "unallocated"]
     bottom = pd.Series(0.0, index=names)
     for part in parts:
