@@ -49,12 +49,13 @@ def linear_form(model: PlanningModel) -> LinearForm:
 
 
 def solve_model(model: PlanningModel, solver: str = "highs", time_limit: float | None = None,
-                mip_gap: float = 1e-4) -> Solution:
-    """Solve ``model``; with HiGHS the solver model stays live on it for warm re-solves."""
+                mip_gap: float = 1e-4, warm: bool = True) -> Solution:
+    """Solve ``model``; with HiGHS the solver model stays live on it for warm re-solves
+    (``warm=False`` drops the last basis first: the same path as a fresh build's solve)."""
     if solver == "highs":
         if model._runner is None:
             model._runner = HighsRunner(model.form)
-        return model._runner.run(time_limit, mip_gap)
+        return model._runner.run(time_limit, mip_gap, warm)
     if solver in SOLVERS:
         return solve_pulp(model, solver, time_limit, mip_gap)
     raise ValueError(f"unknown solver {solver!r} (use one of {', '.join(SOLVERS)})")
@@ -128,8 +129,12 @@ class HighsRunner:
         if self.dual is not None:
             self.dual.form = form
 
-    def run(self, time_limit: float | None, mip_gap: float) -> Solution:
+    def run(self, time_limit: float | None, mip_gap: float, warm: bool = True) -> Solution:
         h, f = self.highs, self.form
+        if not warm:
+            h.clearSolver()
+            if self.dual is not None:
+                self.dual.highs.clearSolver()
         h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()

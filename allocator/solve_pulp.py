@@ -1,7 +1,7 @@
 """The model through PuLP: CBC (bundled), any other solver PuLP drives, and ``.mps``/``.lp`` export.
 
 The PuLP problem is made from the model's arrays (columns ``v0..``, rows ``r0..`` in the arrays'
-order), so what CBC solves and what ``--write-model`` writes is exactly what HiGHS receives.
+order, zero-padded), so what CBC solves and what ``--write-model`` writes is exactly what HiGHS receives.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ def to_pulp(model) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpC
     f = model.form
     prob = pulp.LpProblem("allocator", pulp.LpMaximize)
     columns = []
+    width = len(str(max(len(f.c), len(f.row_lo))))  # PuLP writes columns sorted by name: v007 before v010
     for j in range(len(f.c)):
         cat = pulp.LpInteger if f.integer[j] else pulp.LpContinuous
         lo = None if not np.isfinite(f.lb[j]) else float(f.lb[j])
         hi = None if not np.isfinite(f.ub[j]) else float(f.ub[j])
-        columns.append(prob.add_variable(f"v{j}", lowBound=lo, upBound=hi, cat=cat))
+        columns.append(prob.add_variable(f"v{j:0{width}d}", lowBound=lo, upBound=hi, cat=cat))
     nz = np.flatnonzero(f.c)
     prob.setObjective(pulp.LpAffineExpression([(columns[j], float(f.c[j])) for j in nz]))
     m, rows = f.matrix, []
@@ -51,7 +52,7 @@ def to_pulp(model) -> tuple[pulp.LpProblem, list[pulp.LpVariable], list[pulp.LpC
             sense, rhs = pulp.LpConstraintLE, hi
         else:
             sense, rhs = pulp.LpConstraintGE, lo
-        con = pulp.LpConstraint(expr, sense, f"r{i}", float(rhs))
+        con = pulp.LpConstraint(expr, sense, f"r{i:0{width}d}", float(rhs))
         prob.addConstraint(con)
         rows.append(con)
     return prob, columns, rows

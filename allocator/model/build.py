@@ -287,11 +287,13 @@ class PlanningModel:
         if index is not None:  # same columns and rows: where the plan's quantities sit is unchanged
             self._plan_index = index
 
-    def solve(self, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4):
-        """Solve (HiGHS keeps the model live, so a later ``update`` + ``solve`` re-solves warm)."""
+    def solve(self, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4,
+              warm: bool = True):
+        """Solve (HiGHS keeps the model live, so a later ``update`` + ``solve`` re-solves warm from
+        the last basis; ``warm=False`` solves the live model from scratch)."""
         from allocator.solve import solve_model
 
-        return solve_model(self, solver, time_limit, mip_gap)
+        return solve_model(self, solver, time_limit, mip_gap, warm)
 
 
 def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = False, unit: float | None = None,
