@@ -17,7 +17,6 @@ import pandas as pd
 from allocator.model import curves
 from allocator.model.build import PlanningModel
 from allocator.model.kinds import GE, LE, RowKind, Status
-from allocator.model.response import cell_breakpoints
 from allocator.scenario import Scenario, load_scenario
 from allocator.solve import Solution
 
@@ -119,7 +118,7 @@ def _index(model: PlanningModel) -> _Index:
         return cached[1]
     data = model.data
     keys = [(c.region, c.channel, p) for c in data.cells for p in data.periods]
-    breaks = [cell_breakpoints(model, c, p) for c in data.cells for p in data.periods]
+    breaks = [model.breakpoints[k] for k in keys]  # as the response family built them
     seg_cols = [model.segments[k][0] for k in keys]
     seg_key = np.repeat(np.arange(len(keys)), [len(c) for c in seg_cols])
     staff = list(model.core)

@@ -111,6 +111,7 @@ class PlanningModel:
     segments: dict = field(default_factory=dict)
     revenue: dict = field(default_factory=dict)
     response_rows: dict = field(default_factory=dict)
+    breakpoints: dict = field(default_factory=dict)  # (region, channel, period) -> Breakpoints | None
     # staffing: per (region, period)
     core: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
@@ -134,8 +135,9 @@ class PlanningModel:
 
     def vars(self, n: int, low=0.0, high=INF, integer: bool = False) -> np.ndarray:
         """``n`` new columns with bounds ``low``/``high`` (scalars or arrays); their indices."""
-        lb = np.broadcast_to(np.asarray(low, dtype=float), (n,)).copy()
-        ub = np.broadcast_to(np.asarray(INF if high is None else high, dtype=float), (n,)).copy()
+        high = INF if high is None else high
+        lb = np.full(n, float(low)) if np.isscalar(low) else np.array(low, dtype=float)
+        ub = np.full(n, float(high)) if np.isscalar(high) else np.array(high, dtype=float)
         self.col_chunks.append((lb, ub, np.full(n, integer, dtype=bool)))
         first = self.ncols
         self.ncols += n
@@ -319,6 +321,7 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
     _family(model, "revenue_floor", families.add_revenue_floor)
     _family(model, "roi", families.add_roi_floors)
     _family(model, "policies", families.add_policies)
+    model.form  # noqa: B018 (the arrays, assembled once here: part of building)
     return model
 
 

@@ -29,14 +29,16 @@ def curve_hi(cell) -> float:
     return cell.hi if cell.curve_hi is None else cell.curve_hi
 
 
-def cell_breakpoints(model, cell, period: str) -> Breakpoints | None:
-    """Breakpoints of one cell in one period (``None`` when it cannot spend)."""
+def cell_breakpoints(model, cell, period: str, shortest: float | None = None) -> Breakpoints | None:
+    """Breakpoints of one cell in one period (``None`` when it cannot spend). ``shortest`` is the
+    smallest positive seasonality (computed when not given)."""
     data = model.data
     season = data.season[period]
     hi = curve_hi(cell)
     if season <= 0 or hi <= 0:
         return None
-    shortest = min(s for s in data.season.values() if s > 0)
+    if shortest is None:
+        shortest = min(s for s in data.season.values() if s > 0)
     far = REACH * hi * (data.reach_scale if cell.follows_budget else 1.0)
     annual = breakpoints(cell.curve, hi, far / shortest, data.tolerance)
     reach = far / season
@@ -76,25 +78,29 @@ def add_response(model, reuse=None) -> None:
     if reuse is not None and reuse.response_key == key and reuse.blocks["response"][::2] == start:
         model.copy_block(reuse, "response")
         model.segments, model.revenue, model.response_rows = reuse.segments, reuse.revenue, reuse.response_rows
+        model.breakpoints = reuse.breakpoints
         for cell in data.cells:  # the right-hand sides (base revenue) are the only numbers left
             for period in data.periods:
                 model.rhs[model.response_rows[(cell.region, cell.channel, period)]] = (
                     data.season[period] * cell.base / unit)
         model.response_key = key
         return
+    positive = [s for s in data.season.values() if s > 0]
+    shortest = min(positive) if positive else None
     for cell in data.cells:
         for period in data.periods:
             k = (cell.region, cell.channel, period)
-            bp = cell_breakpoints(model, cell, period)
+            bp = model.breakpoints[k] = cell_breakpoints(model, cell, period, shortest)
             cols = np.zeros(0, dtype=np.int64)
             slopes = np.zeros(0)
             if bp is not None:
                 lengths = np.diff(bp.spend) / unit
                 slopes = bp.slopes
                 cols = model.vars(len(lengths), 0.0, lengths)
-                runs = bp.concave_runs()
-                for before, run in zip(runs, runs[1:]):
-                    _gate(model, cols, lengths, before, run)
+                if len(slopes) > 1 and (slopes[1:] > slopes[:-1]).any():  # not concave: gate its runs
+                    runs = bp.concave_runs()
+                    for before, run in zip(runs, runs[1:]):
+                        _gate(model, cols, lengths, before, run)
             model.segments[k] = (cols, slopes)
             y = model.var()
             model.revenue[k] = y
