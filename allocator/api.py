@@ -1,29 +1,40 @@
-"""The Python API: ``load_scenario`` -> ``solve`` -> ``Plan``.
+"""The Python API: ``load_scenario`` -> ``solve`` (or ``run``) -> ``Plan``.
 
 >>> from allocator import load_scenario, solve      # doctest: +SKIP
 >>> plan = solve(load_scenario("scenarios/annual_plan.yaml"))
 >>> plan.status, round(plan.objective)
+
+``run`` is what ``allocator run`` does: it also checks and runs the decomposition, so
+``run(scenario).write(out)`` writes the same run folder as the command line.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from pathlib import Path
 
 from allocator.deadline import Deadline
 from allocator.diagnose import diagnose
 from allocator.exact import Outcome, refine
-from allocator.model.build import build_model
+from allocator.model.build import PlanningModel, build_model
 from allocator.model.data import planning_data
-from allocator.plan import SUMMARY_KEYS, Plan, tabulate
+from allocator.plan import Plan, no_plan_summary, tabulate
 from allocator.scenario import Problem, Scenario, ScenarioError
-from allocator.solve import Status, solve_model
+from allocator.solve import SOLVERS, Solution, Status, solve_model
+from allocator.solve_pulp import solver_available
 
 
 def check_options(solver: str | None, time_limit: float | None, mip_gap: float | None) -> None:
     """The solver options of a call follow the rules of the scenario's ``solver:`` section."""
     problems = []
-    if solver is not None and solver not in ("highs", "cbc"):
-        problems.append(Problem("--solver", None, "", f"must be highs or cbc (got {solver!r})"))
+    if solver is not None and solver not in SOLVERS:
+        others = ", ".join(SOLVERS[2:])
+        problems.append(Problem("--solver", None, "", f"must be highs or cbc, or one of {others} where installed "
+                                f"(got {solver!r})"))
+    elif solver is not None and not solver_available(solver):
+        problems.append(Problem("--solver", None, "", f"must be highs or cbc: {solver} is not installed here "
+                                "(PuLP cannot find it)"))
     if time_limit is not None and not (time_limit > 0):  # math.inf: no time limit (`--time-limit none`)
         problems.append(Problem("--time-limit", None, "", f"must be a number of seconds > 0 or none (got {time_limit!r})"))
     if mip_gap is not None and not (0.0 <= mip_gap <= 1.0):
@@ -32,18 +43,43 @@ def check_options(solver: str | None, time_limit: float | None, mip_gap: float |
         raise ScenarioError(problems)
 
 
+def check_model_path(path: str | Path | None) -> None:
+    from allocator.solve_pulp import MODEL_SUFFIXES
+
+    if path is not None and Path(path).suffix.lower() not in MODEL_SUFFIXES:
+        raise ScenarioError([Problem("--write-model", None, str(path), "must end in .mps or .lp")])
+
+
+def plan_of(model: PlanningModel, solution: Solution, time_limit: float | Deadline | None = None,
+            explain: bool = True) -> Plan:
+    """The plan of a solved model; with no plan, the summary says why (and, infeasible, what gave)."""
+    if solution.has_plan:
+        return tabulate(model, solution)
+    scenario = model.data.scenario
+    summary = no_plan_summary(scenario, solution)
+    if solution.message:
+        summary["solver_message"] = solution.message  # refused or failed, not out of time
+    plan = Plan(scenario, solution.status, summary)
+    if solution.status == Status.INFEASIBLE and explain:
+        plan.diagnosis = diagnose(model.data, solution.solver, time_limit)
+    return plan
+
+
 def solve(
     scenario: Scenario,
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float | None = None,
+    write_model: str | Path | None = None,
 ) -> Plan:
     """Build and solve a scenario. Options left ``None`` come from the scenario's ``solver:``.
 
     An infeasible scenario is not an exception: the plan has ``status == "infeasible"`` and a
-    ``diagnosis`` saying which constraints had to give.
+    ``diagnosis`` saying which constraints had to give. ``write_model`` (a ``.mps`` or ``.lp``
+    path) writes the exact model that was solved.
     """
     check_options(solver, time_limit, mip_gap)
+    check_model_path(write_model)
     options = scenario.solver
     solver = solver or options.name
     time_limit = time_limit if time_limit is not None else options.time_limit
@@ -53,50 +89,40 @@ def solve(
     data = planning_data(scenario)
     model = build_model(data)
     timings["build"] = time.perf_counter() - start
-    deadline = Deadline(time_limit)  # one limit for the solve, its dual LP and the diagnosis together
+    deadline = Deadline(time_limit)  # one limit for the solve, its dual LP, refinement and diagnosis
     solution = solve_model(model, solver, deadline.solver_limit(), mip_gap)
     timings["solve"] = solution.seconds
+    if write_model is not None:
+        from allocator.solve_pulp import write_model as write
+
+        write(model, write_model)
     start = time.perf_counter()
-    if solution.status in (Status.OPTIMAL, Status.FEASIBLE):
-        plan = tabulate(model, solution)
-        timings["tabulate"] = time.perf_counter() - start
-        start = time.perf_counter()
-        left = None if time_limit is None else max(0.0, time_limit - solution.seconds)
-        plan = _refined(data, plan, solver, left, mip_gap, options.exact_gap)
-        timings["refine"] = time.perf_counter() - start
-        plan.timings = timings
-        return plan
-    else:
-        summary = dict.fromkeys(SUMMARY_KEYS)
-        summary.update(scenario=scenario.scenario, status=str(solution.status), solver=solver,
-                       solve_seconds=solution.seconds)
-        if solution.message:
-            summary["solver_message"] = solution.message  # refused, not out of time
-        plan = Plan(scenario, solution.status, summary)
-        if solution.status == Status.INFEASIBLE:
-            plan.diagnosis = diagnose(data, solver, deadline)
+    plan = plan_of(model, solution, deadline)
     timings["tabulate"] = time.perf_counter() - start
+    if plan.has_plan:
+        start = time.perf_counter()
+        plan = _refined(data, plan, solution, solver, deadline, mip_gap, options.exact_gap)
+        timings["refine"] = time.perf_counter() - start
     plan.timings = timings
     return plan
 
 
 def _outcome(data, fixed: dict | None, solver: str, time_limit: float | None, mip_gap: float) -> Outcome:
     """Build and solve ``data`` (headcount held at ``fixed``); the plan, its exact margin and the bound."""
+    nan = float("nan")
+    if time_limit is not None and time_limit <= 0:
+        return Outcome(False, nan, nan, nan, {}, None, None)
     model = build_model(data)
     if fixed is not None:
+        f = model.form
         for key, (core, temp) in fixed.items():
-            model.core[key].lowBound = model.core[key].upBound = core
+            f.lb[model.core[key]] = f.ub[model.core[key]] = core
             if key in model.temp:
-                model.temp[key].lowBound = model.temp[key].upBound = temp
-    if time_limit is not None and time_limit <= 0:
-        nan = float("nan")
-        return Outcome(False, nan, nan, nan, {}, None, None)
+                f.lb[model.temp[key]] = f.ub[model.temp[key]] = temp
     solution = solve_model(model, solver, time_limit, mip_gap)
-    if solution.status not in (Status.OPTIMAL, Status.FEASIBLE):
-        nan = float("nan")
+    if not solution.has_plan:
         return Outcome(False, nan, nan, nan, {}, None, None)
-    plan = tabulate(model, solution)
-    return _from_plan(plan, solution.objective * model.unit, solution.mip_gap)
+    return _from_plan(tabulate(model, solution), solution.objective * model.unit, solution.mip_gap)
 
 
 def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
@@ -107,18 +133,47 @@ def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
     return Outcome(True, float(plan.summary["exact_curve_margin"]), objective, bound, spend, staffing, plan)
 
 
-def _refined(data, plan: Plan, solver: str, time_limit: float | None, mip_gap: float, exact_gap: float) -> Plan:
-    """The plan refined on the exact curves, with the certificate in its summary (``allocator/exact.py``)."""
-    first = _from_plan(plan, plan.summary["pwl_objective"], plan.summary["mip_gap"] or 0.0)
+def _refined(data, plan: Plan, solution: Solution, solver: str, deadline: Deadline, mip_gap: float,
+             exact_gap: float) -> Plan:
+    """The plan refined on the exact curves, with the certificate in its summary (``docs/exact-curves.md``)."""
+    first = _from_plan(plan, plan.summary["pwl_objective"], solution.mip_gap or 0.0)
 
     def solve_one(d, fixed, left):
         return _outcome(d, fixed, solver, left, mip_gap)
 
-    best, cert = refine(data, solve_one, first, exact_gap, time_limit)
+    best, cert = refine(data, solve_one, first, exact_gap, deadline.remaining())
     out = best.result
+    out.timings = plan.timings
     for key in ("objective", "exact_curve_margin", "pwl_objective"):
         out.summary[key] = float(out.summary[key])
     out.summary.update(exact_curve_bound=float(cert.bound) if math.isfinite(cert.bound) else None,
                        exact_curve_gap=float(cert.gap) if math.isfinite(cert.gap) else None,
                        exact_rounds=cert.rounds)
     return out
+
+
+def run(
+    scenario: Scenario,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    write_model: str | Path | None = None,
+    overrides: dict | None = None,
+) -> Plan:
+    """What ``allocator run`` does: check the decomposition's inputs, solve, decompose the plan,
+    and record the run's provenance (``overrides``: the ``--set`` changes already applied).
+
+    ``run(scenario).write(out_dir)`` writes the same run folder as ``allocator run`` (timings and
+    the provenance's date aside).
+    """
+    from allocator.decompose import check_inputs, decompose_plan
+    from allocator.report.provenance import NAME as PROVENANCE
+    from allocator.report.provenance import provenance
+
+    check_inputs(scenario)  # the decomposition's CSV inputs, read and checked before solving
+    plan = solve(scenario, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model)
+    if plan.status == Status.NOT_SOLVED:
+        return plan  # nothing to decompose or record: a failed run writes nothing
+    plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
+    plan.extra_tables[PROVENANCE] = provenance(scenario, overrides or {}, solver, time_limit, mip_gap)  # docs/reports.md
+    return plan

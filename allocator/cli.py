@@ -12,11 +12,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from allocator import progress, runtime
-from allocator.decompose import check_inputs, decompose_plan
+from allocator.cli_common import (  # noqa: F401 (cli.parse_sets and the rest stay importable from here)
+    EXIT_BUG,
+    EXIT_INVALID,
+    EXIT_NO_PLAN,
+    EXIT_PLAN,
+    _cell,
+    _check_solver,
+    _fail_invalid,
+    _guard,
+    err,
+    out,
+    parse_sets,
+)
 from allocator.decompose.commands import register as register_decomposition
 from allocator.fit.commands import register as register_fit
 from allocator.output import check_out_dir
@@ -24,18 +35,11 @@ from allocator.runtime import QUIET_HELP, TIME_LIMIT_HELP, parse_time_limit
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
-from allocator.scenario.yaml_io import read_value
 from allocator.sensitivity.commands import register as register_sensitivity
 from allocator.uncertainty.commands import register as register_risk
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Turn a sales plan into an optimisation problem and solve it.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-EXIT_PLAN, EXIT_NO_PLAN, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
-
-
 def _show_version(value: bool) -> None:
     if value:
         from allocator import __version__
@@ -48,54 +52,6 @@ def _show_version(value: bool) -> None:
 def _main(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                                 help="Print the version and exit.")] = False) -> None:
     """Turn a sales plan into an optimisation problem and solve it."""
-
-
-def parse_sets(items: list[str] | None) -> dict[str, object]:
-    """``["budget.total=35M", ...]`` -> ``{"budget.total": "35M"}`` (values read as YAML scalars)."""
-    changes: dict[str, object] = {}
-    problems = []
-    for item in items or []:
-        path, sep, raw = item.partition("=")
-        if not sep or not path.strip():
-            problems.append(Problem("--set", None, item, "must look like PATH=VALUE, e.g. budget.total=35M"))
-            continue
-        changes[path.strip()] = read_value(raw)  # read as a scenario file reads it (no YAML 1.1 surprises)
-    if problems:
-        raise ScenarioError(problems)
-    return changes
-
-
-def _fail_invalid(exc: ScenarioError) -> None:
-    for problem in exc.problems:
-        err.print(str(problem), markup=False, highlight=False)
-    err.print(f"{len(exc.problems)} problem(s) found.", style="red")
-    raise typer.Exit(EXIT_INVALID)
-
-
-def _guard(debug: bool, action):
-    """Run ``action``; user mistakes become messages, bugs become one line unless ``--debug``."""
-    try:
-        return action()
-    except ScenarioError as exc:
-        if debug:
-            raise
-        _fail_invalid(exc)
-    except typer.Exit:
-        raise
-    except OSError as exc:  # an output folder that cannot be written: the user's to fix
-        if debug:
-            raise
-        err.print(f"cannot write: {exc}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (runtime.handle_signals): folders were removed
-        err.print("interrupted; nothing was written.")
-        raise typer.Exit(runtime.exit_code(exc)) from None
-    except Exception as exc:  # a bug or an environment failure, not a user mistake
-        if debug:
-            raise
-        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
-        err.print("Nothing was written. Run again with --debug for the traceback.")
-        raise typer.Exit(EXIT_BUG) from None
 
 
 @app.command()
@@ -121,37 +77,38 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
 def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario file.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("runs"),
-    solver: Annotated[str | None, typer.Option(help="highs (default) or cbc.")] = None,
+    solver: Annotated[str | None, typer.Option(
+        help="highs (default), cbc, or a solver PuLP drives when installed (glpk, gurobi, cplex, scip, ...).")] = None,
     time_limit: Annotated[float | None, typer.Option(help=TIME_LIMIT_HELP, parser=parse_time_limit)] = None,
     mip_gap: Annotated[float | None, typer.Option(help="Relative MIP gap at which to stop.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
+    write_model: Annotated[Path | None, typer.Option(
+        help="Also write the exact model solved to this .mps or .lp file (for another solver).")] = None,
     quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
     """Solve a scenario and write its run folder (Ctrl-C: stop and write the best plan so far)."""
 
-    from allocator.api import solve  # the solver stack loads only for commands that solve
+    from allocator.api import check_model_path
+    from allocator.api import run as run_plan  # the solver stack loads only for commands that solve
     from allocator.output import ReportError
-    from allocator.report.provenance import NAME as PROVENANCE
-    from allocator.report.provenance import provenance
 
     def go():
         _check_solver(solver, time_limit, mip_gap)
+        check_model_path(write_model)
         sc = load_scenario(scenario)
         changes = parse_sets(set_)
         if changes:
             sc = sc.with_changes(changes)
         for note in sc.notes:  # defaults that change the plan, never taken in silence
             out.print(f"note: {note}", markup=False, highlight=False)
-        check_inputs(sc)  # the decomposition's CSV inputs, read and checked before solving
         check_out_dir(out_dir)  # an unwritable --out is found before minutes of solving
         with progress.show_on(err, quiet), runtime.keep_best_plan():
-            plan = solve(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+            plan = run_plan(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model,
+                            overrides=changes)  # checks the decomposition's inputs first
         _mark_interrupted(plan)
         if plan.status == "not_solved":
             return plan, None, {}  # no plan and nothing to diagnose: a failed run leaves nothing
-        plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
-        plan.extra_tables[PROVENANCE] = provenance(sc, changes, solver, time_limit, mip_gap)  # docs/reports.md
         try:
             return plan, plan.write(out_dir), {}
         except ReportError as exc:  # the tables are written; a report could not be drawn
@@ -296,26 +253,6 @@ def compare(
         view.add_row(escape(words.label(metric, currency)), *[escape(_cell(metric, v)) for v in row])
     out.print(view)
     out.print(f"written: {folder}", highlight=False, markup=False)
-
-
-def _cell(metric: str, value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, str):
-        return value
-    if metric == "marketing_roi":
-        return f"{value:.1%}"
-    if metric == "budget_shadow_price":
-        return f"{value:.3f}"
-    if metric in ("headcount", "temp_staff"):
-        return f"{value:.1f}"
-    return format_amount(value)
-
-
-def _check_solver(solver: str | None, time_limit: float | None = None, mip_gap: float | None = None) -> None:
-    from allocator.api import check_options
-
-    check_options(solver, time_limit, mip_gap)
 
 
 def parse_range(text: str, points: int) -> list[float]:

@@ -12,8 +12,9 @@ import dataclasses
 import numpy as np
 
 from allocator.deadline import Deadline
-from allocator.model.build import build_model
+from allocator.model.build import Row, build_model
 from allocator.model.data import PlanningData
+from allocator.model.kinds import RowKind
 from allocator.scenario.amounts import format_amount
 from allocator.solve import Solution, Status, solve_model
 
@@ -35,14 +36,13 @@ def diagnose(data: PlanningData, solver: str, time_limit: float | Deadline | Non
         unfinished.append(_unfinished("which constraints had to give", solution))
     gave = []
     if solution.status in SOLVED:
-        value = dict(zip(elastic.columns, solution.values))
         for row in elastic.rows:
-            if row.slack_var is None:
+            if row.slack is None:
                 continue
-            short = float(value[row.slack_var]) * row.scale
-            rhs = -row.constraint.constant * row.scale
+            short = float(solution.values[row.slack]) * row.scale
+            rhs = row.rhs * row.scale
             if short > 1e-6 * max(1.0, abs(rhs)):
-                gave.append({"constraint": row.name, "kind": row.kind, "shortfall": short,
+                gave.append({"constraint": row.name, "kind": str(row.kind), "shortfall": short,
                              "message": _words(row, short, data)})
     budget_needed = _budget_needed(data, solver, deadline, unfinished)
     explanation = "; ".join(item["message"] for item in gave)
@@ -88,22 +88,21 @@ def _budget_needed(data: PlanningData, solver: str, deadline: Deadline, unfinish
         if solution.status != Status.INFEASIBLE:
             unfinished.append(_unfinished("how much more budget would do", solution))
         return None
-    value = dict(zip(model.columns, solution.values))  # keyed by identity: PuLP's == builds a constraint
-    return float(value[model.budget_extension]) * model.unit
+    return float(solution.values[model.budget_extension]) * model.unit
 
 
-def _words(row, short: float, data: PlanningData) -> str:
+def _words(row: Row, short: float, data: PlanningData) -> str:
     meta, amount = row.meta, format_amount(short)
-    if row.kind == "growth_floor":
+    if row.kind == RowKind.GROWTH_FLOOR:
         return (f"growth floor of region {meta['region']} ({meta['growth']:+.0%}, {format_amount(meta['floor'])}) "
                 f"falls {amount} short")
-    if row.kind == "revenue_floor":
+    if row.kind == RowKind.REVENUE_FLOOR:
         return f"company revenue floor ({format_amount(meta['floor'])}) falls {amount} short"
-    if row.kind == "spend_min":
+    if row.kind == RowKind.SPEND_MIN:
         return f"minimum spend of {meta['cell']} falls {amount} short"
-    if row.kind == "min_roi":
+    if row.kind == RowKind.MIN_ROI:
         return f"ROI floor of {meta['target']} ({meta['roi']:.0%}) falls {amount} of margin short"
-    if row.kind == "policy":
+    if row.kind == RowKind.POLICY:
         if meta["quantity"] == "headcount":
             amount = f"{short:.1f} head-years"
         return f"policy '{meta['policy']}' ({meta['side']} {meta['bound']:.0%}) misses by {amount}"

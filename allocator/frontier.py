@@ -1,21 +1,20 @@
-"""The budget frontier: the best plan over a range of total budgets, and what one more unit buys."""
+"""The budget frontier: the best plan over a range of total budgets, and what one more unit buys.
+
+A frontier is a sweep over ``budget.total`` (``allocator.sensitivity.sweep``, in this process):
+one model built at the largest budget and re-solved warm at every point, or rebuilt at each.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from allocator.api import solve  # noqa: E402
-from allocator.output import write_csv, write_folder  # noqa: E402
-from allocator.scenario import Scenario  # noqa: E402
-from allocator.scenario.amounts import format_amount  # noqa: E402
-from allocator.warm import WarmModel  # noqa: E402
+from allocator.output import write_csv, write_folder
+from allocator.scenario import Scenario
+from allocator.scenario.amounts import format_amount
 
 COLUMNS = ["budget", "status", "objective", "revenue", "marketing", "people", "reserve",
            "unallocated", "budget_shadow_price", "extra_budget_pays"]
@@ -26,25 +25,27 @@ def frontier(scenario: Scenario, budgets: list[float], solver: str = "highs", wa
              time_limit: float | None = None, mip_gap: float | None = None, progress=None) -> pd.DataFrame:
     """One row per budget. ``warm`` re-solves one built model (HiGHS); otherwise each point is
     rebuilt from the scenario (any solver)."""
+    from allocator.sensitivity.sweep import sweep
+
+    table = sweep(scenario, {"budget.total": [float(b) for b in budgets]}, engine="serial", solver=solver,
+                  time_limit=time_limit, mip_gap=mip_gap, warm=warm, explain=False,
+                  progress=(lambda done, total: progress() if done else None) if progress is not None else None)
     rows = []
-    model = WarmModel(scenario, ceiling=max(budgets)) if warm and solver == "highs" else None
-    for budget in budgets:
-        if model is not None:
-            plan = model.solve(budget, time_limit, mip_gap)
-        else:
-            plan = solve(scenario.with_changes({"budget.total": budget}), solver, time_limit, mip_gap)
-        s = plan.summary
-        price = s.get("budget_shadow_price")
-        rows.append((budget, s["status"], s.get("objective"), s.get("revenue"), s.get("marketing_spend"),
-                     s.get("people_cost"), s.get("reserve"), s.get("unallocated"), price,
-                     None if price is None else bool(price > PAYS)))
-        if progress is not None:
-            progress()
+    for budget, s in zip(budgets, table.to_dict("records")):
+        price = _number(s.get("budget_shadow_price"))
+        rows.append((budget, s["status"], _number(s.get("objective")), _number(s.get("revenue")),
+                     _number(s.get("marketing_spend")), _number(s.get("people_cost")), _number(s.get("reserve")),
+                     _number(s.get("unallocated")), price, None if price is None else bool(price > PAYS)))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _number(value) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
 def plot_frontier(table: pd.DataFrame, currency: str, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     ok = table[table.objective.notna()]
     ax.plot(ok.budget, ok.objective, marker="o", label="expected margin")
     bad = table[table.objective.isna()]
@@ -70,7 +71,6 @@ def plot_frontier(table: pd.DataFrame, currency: str, path: Path) -> None:
     ax.set_title("Budget frontier")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def write_frontier(table: pd.DataFrame, scenario: Scenario, out_dir: Path) -> Path:

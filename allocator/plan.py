@@ -1,4 +1,9 @@
-"""A solved model as tidy tables and totals (the ``Plan`` of the API and the run folder)."""
+"""A solved model as tidy tables and totals (the ``Plan`` of the API and the run folder).
+
+:func:`plan_arrays` reads a solution into per cell-period and per region-period arrays;
+:func:`totals` turns them into the summary (the one place totals are computed: ``tabulate`` and a
+sweep's rows both call it); :func:`tabulate` adds the tables.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pulp
 
 from allocator.model import curves
-from allocator.model.build import Model
-from allocator.model.response import cell_breakpoints
+from allocator.model.build import PlanningModel
+from allocator.model.kinds import GE, LE, RowKind, Status
 from allocator.scenario import Scenario, load_scenario
-from allocator.solve import Solution, Status
+from allocator.solve import Solution
 
 HIDDEN_KINDS = ("curve_order", "headcount_flow")
 ALLOCATION_COLUMNS = ["region", "channel", "period", "spend", "lift", "revenue", "marginal_roi"]
@@ -88,59 +92,145 @@ def _clean(values: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     return np.where(np.abs(values) < tol, 0.0, values)
 
 
-def tabulate(model: Model, solution: Solution) -> Plan:
-    """Plan tables in currency from a solution with values (``optimal`` or ``feasible``)."""
-    value = dict(zip(model.columns, solution.values))
-    unit, data = model.unit, model.data
+Model = PlanningModel  # the name earlier modules used
 
-    def val(v: pulp.LpVariable | None) -> float:
-        return 0.0 if v is None else float(value[v])
 
-    rows = []
-    exact_lift = []
-    for cell in data.cells:
-        m = cell.margin
-        for period in data.periods:
-            key = (cell.region, cell.channel, period)
-            spend = max(0.0, sum(val(v) for v, _ in model.segments[key]) * unit)
-            bp = cell_breakpoints(model, cell, period)
-            season = data.season[period]
-            lift = float(bp.interpolate(spend)) if bp is not None else 0.0
-            if season > 0:
-                exact = season * float(curves.value(cell.curve, [spend / season])[0])
-                roi = m * float(curves.slope(cell.curve, [spend / season])[0]) - 1.0
-            else:
-                exact, roi = 0.0, float("nan")
-            exact_lift.append(exact)
-            revenue = max(0.0, val(model.revenue[key]) * unit)
-            rows.append((cell.region, cell.channel, period, spend, lift, revenue, roi if np.isfinite(roi) else np.nan))
-    allocation = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
-    for col in ("spend", "lift", "revenue"):
-        allocation[col] = _clean(allocation[col], 1e-7 * unit)
+@dataclass
+class _Index:
+    """Where a model's quantities sit among its columns, read once per model structure."""
 
-    headcount = _headcount(model, val, allocation)
-    exact_gain = _exact_gain(model, allocation, headcount, np.asarray(exact_lift))
-    constraints = _constraints(model, solution)
-    margin = data.margin
-    weights = np.array([margin[(r, c)] for r, c in zip(allocation.region, allocation.channel)])
-    revenue = float(allocation.revenue.sum())
-    spend = float(allocation.spend.sum())
-    people = _people_cost(model, headcount)
-    reserve = max(0.0, val(model.reserve) * unit)
-    pwl_objective = float(weights @ allocation.revenue.to_numpy()) - spend - people
-    objective = pwl_objective + exact_gain  # what the plan earns on the exact curves
-    budget_price = _budget_price(model, constraints)
-    summary = {
+    keys: list  # (region, channel, period), cell by cell, period by period
+    breaks: list
+    seg_cols: np.ndarray
+    seg_key: np.ndarray
+    revenue_cols: np.ndarray
+    staff_keys: list
+    core_cols: np.ndarray
+    hire_cols: np.ndarray
+    release_cols: np.ndarray  # -1 where a period has no release column
+    temp_cols: np.ndarray  # -1 where a period has no temp staff
+    visible: np.ndarray  # rows shown in constraints.csv
+
+
+def _index(model: PlanningModel) -> _Index:
+    cached = getattr(model, "_plan_index", None)
+    if cached is not None and cached[0] == (model.response_key, model.ncols, model.nrows):
+        return cached[1]
+    data = model.data
+    keys = [(c.region, c.channel, p) for c in data.cells for p in data.periods]
+    breaks = [model.breakpoints[k] for k in keys]  # as the response family built them
+    seg_cols = [model.segments[k][0] for k in keys]
+    seg_key = np.repeat(np.arange(len(keys)), [len(c) for c in seg_cols])
+    staff = list(model.core)
+
+    def cols(where: dict) -> np.ndarray:
+        return np.array([where.get(k, -1) for k in staff], dtype=np.int64)
+
+    index = _Index(keys, breaks, np.concatenate(seg_cols) if seg_cols else np.zeros(0, np.int64), seg_key,
+                   np.array([model.revenue[k] for k in keys], dtype=np.int64), staff, cols(model.core),
+                   cols(model.hires), cols(model.releases), cols(model.temp),
+                   np.array([k not in HIDDEN_KINDS for k in model.kinds], dtype=bool))
+    model._plan_index = ((model.response_key, model.ncols, model.nrows), index)
+    return index
+
+
+@dataclass
+class PlanArrays:
+    """A solution in currency: per cell-period (``keys`` order) and per region-period."""
+
+    keys: list
+    spend: np.ndarray
+    lift: np.ndarray
+    revenue: np.ndarray
+    exact: np.ndarray  # lift on the exact curve
+    roi: np.ndarray  # marginal ROI on the exact curve
+    margin: np.ndarray
+    staff_keys: list
+    core: np.ndarray
+    hires: np.ndarray
+    releases: np.ndarray
+    temp: np.ndarray
+    reserve: float
+
+
+def plan_arrays(model: PlanningModel, solution: Solution) -> PlanArrays:
+    data, unit, x = model.data, model.unit, solution.values
+    ix = _index(model)
+    n = len(ix.keys)
+    spend = np.maximum(0.0, np.bincount(ix.seg_key, weights=x[ix.seg_cols], minlength=n) * unit)
+    lift = np.array([float(bp.interpolate(s)) if bp is not None else 0.0 for bp, s in zip(ix.breaks, spend)])
+    exact, roi = np.zeros(n), np.full(n, np.nan)
+    width = len(data.periods)
+    season = np.array([data.season[p] for p in data.periods])
+    on = season > 0
+    for k, cell in enumerate(data.cells):  # the keys run cell by cell, period by period
+        part = slice(k * width, (k + 1) * width)
+        annual = np.where(on, spend[part] / np.where(on, season, 1.0), 0.0)
+        exact[part] = np.where(on, season * curves.value(cell.curve, annual), 0.0)
+        with np.errstate(invalid="ignore"):
+            r = cell.margin * curves.slope(cell.curve, annual) - 1.0
+        roi[part] = np.where(on & np.isfinite(r), r, np.nan)
+    tol = 1e-7 * unit
+    revenue = np.maximum(0.0, x[ix.revenue_cols] * unit)
+    spend, lift, revenue = (np.where(np.abs(a) < tol, 0.0, a) for a in (spend, lift, revenue))
+    margin = np.array([data.margin[k[:2]] for k in ix.keys])
+
+    def heads(cols: np.ndarray) -> np.ndarray:
+        return np.where(cols >= 0, np.round(x[np.maximum(cols, 0)]), 0.0) if len(cols) else np.zeros(0)
+
+    reserve = max(0.0, float(x[model.reserve]) * unit)
+    return PlanArrays(ix.keys, spend, lift, revenue, exact, roi, margin, ix.staff_keys, heads(ix.core_cols),
+                      heads(ix.hire_cols), heads(ix.release_cols), heads(ix.temp_cols), reserve)
+
+
+def _heads_terms(x: np.ndarray, by_key: dict, keys: list) -> np.ndarray:
+    """``sum coef * round(column)`` per key, for terms kept per (region, period) on the model."""
+    out = np.zeros(len(keys))
+    for k, key in enumerate(keys):
+        cols, vals = by_key[key]
+        out[k] = float(vals @ np.round(x[cols]))
+    return out
+
+
+def _capacity(model: PlanningModel, solution: Solution, a: PlanArrays) -> np.ndarray:
+    """Revenue the sales force can carry per region-period: the capacity family's own terms."""
+    if not a.staff_keys:
+        return np.zeros(0)
+    return -model.unit * _heads_terms(solution.values, model.capacity_terms, a.staff_keys)
+
+
+def _people(model: PlanningModel, solution: Solution, a: PlanArrays) -> float:
+    """People cost in currency: the staffing family's people-cost terms at the plan's heads."""
+    if not a.staff_keys:
+        return 0.0
+    return float(model.unit * _heads_terms(solution.values, model.people_cost_terms, a.staff_keys).sum())
+
+
+def totals(model: PlanningModel, solution: Solution, a: PlanArrays | None = None) -> dict:
+    """The summary of a solved model (``summary.json``): used by ``tabulate`` and by sweep rows."""
+    a = plan_arrays(model, solution) if a is None else a
+    data = model.data
+    headcount = pd.DataFrame({"region": [k[0] for k in a.staff_keys], "period": [k[1] for k in a.staff_keys],
+                              "capacity": _capacity(model, solution, a)})
+    allocation = pd.DataFrame({"region": [k[0] for k in a.keys], "channel": [k[1] for k in a.keys],
+                               "period": [k[2] for k in a.keys], "spend": a.spend, "lift": a.lift,
+                               "revenue": a.revenue})
+    exact_gain = _exact_gain(model, allocation, headcount, a.exact)
+    spend, revenue = float(a.spend.sum()), float(a.revenue.sum())
+    people = _people(model, solution, a)
+    pwl_objective = float(a.margin @ a.revenue) - spend - people
+    objective = pwl_objective + exact_gain  # what the plan earns on the exact curves (docs/exact-curves.md)
+    return {
         "scenario": data.scenario.scenario,
         "status": str(solution.status),
         "objective": objective,
         "revenue": revenue,
         "marketing_spend": spend,
         "people_cost": people,
-        "reserve": reserve,
-        "unallocated": max(0.0, data.budget - spend - people - reserve),
-        "marketing_roi": float(weights @ allocation.lift.to_numpy()) / spend - 1.0 if spend > 0 else None,
-        "budget_shadow_price": budget_price,
+        "reserve": a.reserve,
+        "unallocated": max(0.0, data.budget - spend - people - a.reserve),
+        "marketing_roi": float(a.margin @ a.lift) / spend - 1.0 if spend > 0 else None,
+        "budget_shadow_price": budget_price(model, solution),
         "mip_gap": solution.mip_gap,
         "exact_curve_margin": objective,
         "exact_curve_bound": None,  # set by the refinement (allocator/exact.py)
@@ -149,10 +239,42 @@ def tabulate(model: Model, solution: Solution) -> Plan:
         "solve_seconds": solution.seconds,
         "solver": solution.solver,
     }
+
+
+def no_plan_summary(scenario: Scenario, solution: Solution) -> dict:
+    """The summary of a solve that found no plan (status, solver, time; and the solver's message)."""
+    summary = dict.fromkeys(SUMMARY_KEYS)
+    summary.update(scenario=scenario.scenario, status=str(solution.status), solver=solution.solver,
+                   solve_seconds=solution.seconds)
+    if solution.message:
+        summary["message"] = solution.message
+    return summary
+
+
+def tabulate(model: PlanningModel, solution: Solution) -> Plan:
+    """Plan tables in currency from a solution with values (``optimal`` or ``feasible``)."""
+    data = model.data
+    a = plan_arrays(model, solution)
+    allocation = pd.DataFrame({"region": [k[0] for k in a.keys], "channel": [k[1] for k in a.keys],
+                               "period": [k[2] for k in a.keys], "spend": a.spend, "lift": a.lift,
+                               "revenue": a.revenue, "marginal_roi": a.roi}, columns=ALLOCATION_COLUMNS)
+    headcount = pd.DataFrame(columns=HEADCOUNT_COLUMNS)
+    if data.staffing is not None:
+        capacity = _capacity(model, solution, a)
+        sold = allocation.groupby(["region", "period"], sort=False).revenue.sum().to_dict()
+        revenue = np.array([sold.get(k, 0.0) for k in a.staff_keys])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            utilisation = np.where(capacity > 0, revenue / np.where(capacity > 0, capacity, 1.0), np.nan)
+        headcount = pd.DataFrame({
+            "region": [k[0] for k in a.staff_keys], "period": [k[1] for k in a.staff_keys],
+            "core": a.core.astype(int), "hires": a.hires.astype(int), "releases": a.releases.astype(int),
+            "temp": a.temp.astype(int), "capacity": capacity, "utilisation": utilisation}, columns=HEADCOUNT_COLUMNS)
+    summary = totals(model, solution, a)
+    constraints = constraint_table(model, solution)
     return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints.reset_index(drop=True))
 
 
-def _exact_gain(model: Model, allocation: pd.DataFrame, headcount: pd.DataFrame, exact: np.ndarray) -> float:
+def _exact_gain(model: PlanningModel, allocation: pd.DataFrame, headcount: pd.DataFrame, exact: np.ndarray) -> float:
     """Margin the plan gains (or loses) when each cell's lift is read off the exact curve.
 
     Where the exact curve gives less than the interpolant, a target above base + exact lift is
@@ -186,71 +308,50 @@ def _exact_gain(model: Model, allocation: pd.DataFrame, headcount: pd.DataFrame,
     return gain
 
 
-def _budget_price(model: Model, constraints: pd.DataFrame) -> float | None:
+def budget_price(model: PlanningModel, solution: Solution) -> float | None:
     """What one more unit of ``budget.total`` buys: the budget row's price, less the reserve share
     it must hold back, plus the spend bounds that default to the budget and grow with it."""
     low, high = model.data.reserve
-    weights = {"budget": 1.0, "reserve_min": -low, "reserve_max": high}
     total = 0.0
-    for i, price in constraints.shadow_price.items():  # indexed by model row
-        row = model.rows[i]
-        weight = 1.0 if row.meta.get("follows_budget") else weights.get(row.name, 0.0)
-        if weight:
-            total += weight * price
-    return float(total) if "budget" in set(constraints.name) and np.isfinite(total) else None
-
-
-def _headcount(model: Model, val, allocation: pd.DataFrame) -> pd.DataFrame:
-    data, sf = model.data, model.data.staffing
-    if sf is None:
-        return pd.DataFrame(columns=HEADCOUNT_COLUMNS)
-    sold = allocation.groupby(["region", "period"], sort=False).revenue.sum().to_dict()
-    rows = []
-    for region in data.regions:
-        for period in data.periods:
-            key = (region, period)
-            core, hires = round(val(model.core[key])), round(val(model.hires[key]))
-            releases = round(val(model.releases.get(key)))
-            temp = round(val(model.temp.get(key)))
-            capacity = sf.capacity * data.length[period] * core + sf.temp_capacity * temp
-            revenue = sold.get(key, 0.0)
-            utilisation = revenue / capacity if capacity > 0 else np.nan
-            rows.append((region, period, core, hires, releases, temp, capacity, utilisation))
-    return pd.DataFrame(rows, columns=HEADCOUNT_COLUMNS)
-
-
-def _people_cost(model: Model, headcount: pd.DataFrame) -> float:
-    sf, data = model.data.staffing, model.data
-    if sf is None or headcount.empty:
-        return 0.0
-    length = headcount.period.map(data.length)
-    return float(
-        (sf.cost * length * headcount.core).sum()
-        + sf.hire_cost * headcount.hires.sum()
-        + sf.release_cost * headcount.releases.sum()
-        + sf.temp_cost * headcount.temp.sum()
-    )
-
-
-def _constraints(model: Model, solution: Solution) -> pd.DataFrame:
-    rows, index = [], []
-    for i, row in enumerate(model.rows):
-        if row.kind in HIDDEN_KINDS:
-            continue
-        con = row.constraint
-        rhs = -con.constant
-        activity = float(solution.activity[i])
-        if con.sense == pulp.LpConstraintLE:
-            slack, sign = rhs - activity, 1.0
-        elif con.sense == pulp.LpConstraintGE:
-            slack, sign = activity - rhs, -1.0
+    for i, (kind, label) in enumerate(zip(model.kinds, model.labels)):
+        if kind == RowKind.BUDGET:
+            weight = 1.0
+        elif kind == RowKind.RESERVE:
+            weight = -low if label == ("min",) else high
+        elif kind == RowKind.SPEND_MAX and model.meta[i]["follows_budget"]:
+            weight = 1.0
         else:
-            slack, sign = 0.0, 1.0
-        binding = slack <= 1e-6 * max(1.0, abs(rhs))
-        dual = solution.duals[i]
-        price = sign * dual * model.unit / row.scale if np.isfinite(dual) else np.nan
-        rows.append((row.name, row.kind, bool(binding), max(0.0, slack) * row.scale, price))
-        index.append(i)
-    frame = pd.DataFrame(rows, columns=CONSTRAINT_COLUMNS, index=index)  # indexed by model row
-    frame["shadow_price"] = _clean(frame.shadow_price.to_numpy(), 1e-9)
+            continue
+        total += weight * float(_clean(_prices(model, solution, np.array([i])), 1e-9)[0])
+    return float(total) if np.isfinite(total) else None
+
+
+def _prices(model: PlanningModel, solution: Solution, rows: np.ndarray) -> np.ndarray:
+    """Shadow prices in currency per currency (or head) of ``rows``: never negative when binding."""
+    sense = np.asarray(model.sense)[rows]
+    sign = np.where(sense == GE, -1.0, 1.0)
+    dual = solution.duals[rows]
+    scale = np.asarray(model.scale)[rows]
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(dual), sign * dual * model.unit / scale, np.nan)
+
+
+def constraint_table(model: PlanningModel, solution: Solution) -> pd.DataFrame:
+    """``constraints.csv``: every row but the hidden kinds, indexed by model row."""
+    rows = np.flatnonzero(_index(model).visible)
+    rhs = np.asarray(model.rhs)[rows]
+    sense = np.asarray(model.sense)[rows]
+    activity = solution.activity[rows]
+    slack = np.where(sense == LE, rhs - activity, np.where(sense == GE, activity - rhs, 0.0))
+    binding = slack <= 1e-6 * np.maximum(1.0, np.abs(rhs))
+    frame = pd.DataFrame({
+        "name": [model.names[i] for i in rows],
+        "kind": [str(model.kinds[i]) for i in rows],
+        "binding": binding.astype(bool),
+        "slack": np.maximum(0.0, slack) * np.asarray(model.scale)[rows],
+        "shadow_price": _clean(_prices(model, solution, rows), 1e-9),
+    }, index=rows, columns=CONSTRAINT_COLUMNS)
     return frame
+
+
+_constraints = constraint_table  # the name earlier modules used

@@ -1,37 +1,31 @@
-"""Solve a built model with HiGHS (in-process, bulk transfer) or CBC (bundled with PuLP).
+"""Solve a built model with HiGHS (in-process, from the model's arrays) or through PuLP (CBC, ...).
 
 Both paths return a :class:`Solution`: column values, row activities, and per-row shadow
 prices ``d objective / d rhs`` in model units. For a MIP, shadow prices come from the LP with
-every integer variable fixed at its optimal value (``model.md``).
+every integer variable fixed at its optimal value (``model.md``). HiGHS keeps the model live on
+the :class:`PlanningModel` (``model._runner``), so ``update`` + ``solve`` re-solves warm.
 """
 
 from __future__ import annotations
 
-import re
-import tempfile
 import time
-import warnings
 from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
 
 import highspy
 import numpy as np
-import pulp
-import scipy.sparse as sp
 
 from allocator import progress, runtime
 from allocator.deadline import Deadline
-from allocator.model.build import Model
+from allocator.model.build import LinearForm, PlanningModel
+from allocator.model.changes import Change
+from allocator.model.kinds import Status
+from allocator.solve_pulp import PULP_SOLVERS, _cbc_gap, _cbc_status, solve_pulp
 
 INF = highspy.kHighsInf
+SOLVERS = ("highs", "cbc", *PULP_SOLVERS)
 
-
-class Status(StrEnum):
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # stopped by the time limit with a plan; the gap says how far off
-    INFEASIBLE = "infeasible"
-    NOT_SOLVED = "not_solved"  # stopped by the time limit before any plan was found
+__all__ = ["INF", "SOLVERS", "HighsRunner", "LinearForm", "Solution", "Status", "_cbc_gap", "_cbc_status",
+           "linear_form", "run_highs", "solve_highs", "solve_model"]
 
 
 @dataclass
@@ -44,74 +38,49 @@ class Solution:
     mip_gap: float
     seconds: float
     solver: str
-    message: str = ""  # why the solver refused the model (not a time limit), when it did
-
-
-@dataclass
-class LinearForm:
-    """The model as arrays: ``max c x`` s.t. ``row_lo <= A x <= row_hi``, ``lb <= x <= ub``."""
-
-    c: np.ndarray
-    lb: np.ndarray
-    ub: np.ndarray
-    integer: np.ndarray
-    matrix: sp.csr_matrix
-    row_lo: np.ndarray
-    row_hi: np.ndarray
-    tie_break: int | None = None  # column whose small objective weight only breaks ties
+    message: str = ""  # the solver's own words when the status is ``error``
 
     @property
-    def margin_cost(self) -> np.ndarray:
-        """The objective without the tie-break weight: shadow prices are read against it."""
-        c = self.c.copy()
-        if self.tie_break is not None:
-            c[self.tie_break] = 0.0
-        return c
+    def has_plan(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
 
 
-def linear_form(model: Model) -> LinearForm:
-    """Read the PuLP problem into arrays in one pass over its rows."""
-    index = {v: i for i, v in enumerate(model.columns)}
-    n = len(model.columns)
-    c = np.zeros(n)
-    for v, coef in model.prob.objective.items():
-        c[index[v]] += coef
-    lb = np.array([v.lowBound if v.lowBound is not None else -INF for v in model.columns], dtype=float)
-    ub = np.array([v.upBound if v.upBound is not None else INF for v in model.columns], dtype=float)
-    integer = np.array([v.cat == pulp.LpInteger for v in model.columns], dtype=bool)
-    indptr = [0]
-    indices: list[int] = []
-    data: list[float] = []
-    row_lo = np.empty(len(model.rows))
-    row_hi = np.empty(len(model.rows))
-    for r, row in enumerate(model.rows):
-        con = row.constraint
-        items = con.expr.items()
-        indices.extend(index[v] for v, _ in items)
-        data.extend(coef for _, coef in items)
-        indptr.append(len(indices))
-        rhs = -con.constant
-        row_lo[r] = rhs if con.sense in (pulp.LpConstraintGE, pulp.LpConstraintEQ) else -INF
-        row_hi[r] = rhs if con.sense in (pulp.LpConstraintLE, pulp.LpConstraintEQ) else INF
-    matrix = sp.csr_matrix((np.asarray(data, float), np.asarray(indices, np.int32), np.asarray(indptr)), shape=(len(model.rows), n))
-    tie_break = index[model.reserve] if model.reserve is not None and not model.elastic else None
-    return LinearForm(c, lb, ub, integer, matrix, row_lo, row_hi, tie_break)
+def linear_form(model: PlanningModel) -> LinearForm:
+    """The model's arrays (kept for callers of the former PuLP-to-arrays step)."""
+    return model.form
 
 
-def solve_model(model: Model, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
+def solve_model(model: PlanningModel, solver: str = "highs", time_limit: float | None = None,
+                mip_gap: float = 1e-4, warm: bool = True) -> Solution:
+    """Solve ``model``; with HiGHS the solver model stays live on it for warm re-solves
+    (``warm=False`` drops the last basis first: the same path as a fresh build's solve)."""
     with progress.money(model.unit, model.data.scenario.currency):  # live progress shows currency
         if solver == "highs":
-            return solve_highs(linear_form(model), time_limit, mip_gap)
-        if solver == "cbc":
-            return solve_cbc(model, time_limit, mip_gap)
-    raise ValueError(f"unknown solver {solver!r} (use highs or cbc)")
+            if model._runner is None:
+                model._runner = HighsRunner(model.form)
+            return model._runner.run(time_limit, mip_gap, warm)
+        if solver in SOLVERS:
+            return solve_pulp(model, solver, time_limit, mip_gap)
+    raise ValueError(f"unknown solver {solver!r} (use one of {', '.join(SOLVERS)})")
 
 
 # --- HiGHS ----------------------------------------------------------------------------------
 
 
+def run_highs(h: highspy.Highs, mip: bool | None = None) -> highspy.HighsStatus:
+    """The one place where HiGHS runs: watched (live progress) and stoppable (Ctrl-C, SIGTERM)
+    through :mod:`allocator.runtime`. ``mip``: whether the model has integer columns."""
+    return runtime.run_highs(h, mip)
+
+
+_ERRORS = {highspy.HighsModelStatus.kLoadError, highspy.HighsModelStatus.kModelError,
+           highspy.HighsModelStatus.kPresolveError, highspy.HighsModelStatus.kSolveError,
+           highspy.HighsModelStatus.kPostsolveError, highspy.HighsModelStatus.kMemoryLimit,
+           highspy.HighsModelStatus.kUnbounded}
+
+
 class HighsRunner:
-    """A persistent HiGHS model: pass it once, change bounds or the budget and re-solve warm."""
+    """A persistent HiGHS model: pass it once, change its numbers and re-solve warm."""
 
     def __init__(self, form: LinearForm, lb=None, ub=None, integer=None, cost=None):
         """``lb``, ``ub``, ``integer`` and ``cost`` replace the form's own (e.g. a fixed-integer LP)."""
@@ -122,6 +91,7 @@ class HighsRunner:
         # RINS/RENS sub-MIPs cost 3-4x the whole solve on our staffing models (docs/performance.md)
         self.highs.setOptionValue("mip_heuristic_run_rins", False)
         self.highs.setOptionValue("mip_heuristic_run_rens", False)
+        self.dual: HighsRunner | None = None  # the shadow-price LP of a MIP, passed once and kept
         self._pass(form.lb if lb is None else lb, form.ub if ub is None else ub,
                    form.integer if integer is None else integer, cost)
 
@@ -137,61 +107,92 @@ class HighsRunner:
         lp.a_matrix_.index_ = f.matrix.indices.astype(np.int32)
         lp.a_matrix_.value_ = f.matrix.data
         if integer.any():
-            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+            lp.integrality_ = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
         self.highs.passModel(lp)
 
-    def run(self, time_limit: float | None, mip_gap: float) -> Solution:
+    def apply(self, change: Change, form: LinearForm) -> None:
+        """Push ``change`` into the live model (and its shadow-price LP); ``form`` is the new arrays."""
+        models = [self.highs] + ([self.dual.highs] if self.dual is not None else [])
+        for h in models:
+            for i, j, v in zip(change.coef_rows.tolist(), change.coef_cols.tolist(), change.coef_values.tolist()):
+                h.changeCoeff(i, j, v)
+            if len(change.rows):
+                h.changeRowsBounds(len(change.rows), change.rows.astype(np.int32), change.row_lo, change.row_hi)
+        if len(change.cols):
+            self.highs.changeColsBounds(len(change.cols), change.cols.astype(np.int32), change.lb, change.ub)
+            if self.dual is not None:  # its integer columns are fixed again at every solve
+                keep = ~form.integer[change.cols]
+                cols = change.cols[keep].astype(np.int32)
+                self.dual.highs.changeColsBounds(len(cols), cols, change.lb[keep], change.ub[keep])
+        if len(change.cost_cols):
+            cols = change.cost_cols.astype(np.int32)
+            self.highs.changeColsCost(len(cols), cols, change.costs)
+            if self.dual is not None:
+                self.dual.highs.changeColsCost(len(cols), cols, form.margin_cost[change.cost_cols])
+        self.form = form
+        if self.dual is not None:
+            self.dual.form = form
+
+    def run(self, time_limit: float | None, mip_gap: float, warm: bool = True) -> Solution:
         h, f = self.highs, self.form
+        if not warm:
+            h.clearSolver()
+            if self.dual is not None:
+                self.dual.highs.clearSolver()
         h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()
         deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
-        ran = runtime.run_highs(h, bool(f.integer.any()))  # watched (live progress), stoppable (Ctrl-C, SIGTERM)
-        status = _highs_status(h)
-        values = np.asarray(h.getSolution().col_value) if status in (Status.OPTIMAL, Status.FEASIBLE) else np.array([])
-        info = h.getInfo()
-        mip = bool(f.integer.any())
-        gap = float(info.mip_gap) if mip and status in (Status.OPTIMAL, Status.FEASIBLE) else 0.0
+        outcome = run_highs(h, bool(f.integer.any()))
+        status, message = _highs_status(h, outcome)
+        if status == Status.ERROR and outcome == highspy.HighsStatus.kError:
+            message = _refusal(f)
+        ok = status in (Status.OPTIMAL, Status.FEASIBLE)
+        values = np.asarray(h.getSolution().col_value) if ok else np.array([])
+        gap = float(h.getInfo().mip_gap) if f.integer.any() and ok else 0.0
         if not np.isfinite(gap):
             gap = 1.0
-        duals = np.full(len(f.row_lo), np.nan)
-        if status in (Status.OPTIMAL, Status.FEASIBLE):
-            duals = self._duals(values, deadline)
+        duals = self._duals(values, deadline) if ok else np.full(len(f.row_lo), np.nan)
         seconds = time.perf_counter() - start
         activity = f.matrix @ values if len(values) else np.array([])
         objective = float(f.c @ values) if len(values) else float("nan")
-        refused = _refusal(h, f) if ran == highspy.HighsStatus.kError and status == Status.NOT_SOLVED else ""
-        return Solution(status, values, activity, duals, objective, gap, seconds, "highs", refused)
+        return Solution(status, values, activity, duals, objective, gap, seconds, "highs", message)
 
     def _duals(self, values: np.ndarray, deadline: Deadline | None = None) -> np.ndarray:
         """Duals of the LP with integer columns fixed at their (rounded) values, read against
-        the margin objective (without the reserve tie-break)."""
+        the margin objective (without the reserve tie-break), within what is left of the time."""
         f = self.form
         limit = (deadline or Deadline(None)).solver_limit(grace=True)
+        nan = np.full(len(f.row_lo), np.nan)
         if not f.integer.any():
             if f.tie_break is None:
                 return np.asarray(self.highs.getSolution().row_dual)
             # an LP: drop the tie-break weight on the solved instance and re-run from its basis
             h = self.highs
             h.changeColCost(f.tie_break, 0.0)
-            h.setOptionValue("time_limit", INF if limit is None else limit)
             try:
-                h.run()
+                run_highs(h, False)
                 ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-                return np.asarray(h.getSolution().row_dual) if ok else np.full(len(f.row_lo), np.nan)
+                return np.asarray(h.getSolution().row_dual) if ok else nan
             finally:
                 h.changeColCost(f.tie_break, float(f.c[f.tie_break]))
-        lb, ub = f.lb.copy(), f.ub.copy()
-        lb[f.integer] = ub[f.integer] = np.round(values[f.integer])
-        fixed = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost)
-        fixed.highs.setOptionValue("time_limit", INF if limit is None else limit)
-        fixed.highs.run()
-        if fixed.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return np.full(len(f.row_lo), np.nan)
-        return np.asarray(fixed.highs.getSolution().row_dual)
+        fixed = np.round(values[f.integer])
+        if self.dual is None:
+            lb, ub = f.lb.copy(), f.ub.copy()
+            lb[f.integer] = ub[f.integer] = fixed
+            self.dual = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost)
+        else:
+            cols = np.flatnonzero(f.integer).astype(np.int32)
+            self.dual.highs.changeColsBounds(len(cols), cols, fixed, fixed)
+        d = self.dual.highs
+        d.setOptionValue("time_limit", INF if limit is None else float(limit))
+        run_highs(d, False)
+        if d.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return nan
+        return np.asarray(d.getSolution().row_dual)
 
 
-def _refusal(h: highspy.Highs, f: LinearForm) -> str:
+def _refusal(f: LinearForm) -> str:
     """Why HiGHS returned an error instead of solving (it refuses |values| above 1e15, for one)."""
     numbers = [np.abs(f.matrix.data), np.abs(f.c)] + [np.abs(v[np.isfinite(v)]) for v in (f.row_lo, f.row_hi, f.lb, f.ub)]
     values = np.concatenate(numbers)
@@ -200,103 +201,17 @@ def _refusal(h: highspy.Highs, f: LinearForm) -> str:
     return f"HiGHS refused it{span}, past the 1e15 it accepts: amounts are too far apart from budget.total"
 
 
-def _highs_status(h: highspy.Highs) -> Status:
+def _highs_status(h: highspy.Highs, outcome) -> tuple[Status, str]:
     ms = h.getModelStatus()
     has_plan = h.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
     if ms == highspy.HighsModelStatus.kOptimal:
-        return Status.OPTIMAL
+        return Status.OPTIMAL, ""
     if ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-        return Status.INFEASIBLE
-    return Status.FEASIBLE if has_plan else Status.NOT_SOLVED
+        return Status.INFEASIBLE, ""
+    if ms in _ERRORS or outcome == highspy.HighsStatus.kError:
+        return Status.ERROR, f"HiGHS: {h.modelStatusToString(ms)}"
+    return (Status.FEASIBLE if has_plan else Status.NOT_SOLVED), ""
 
 
 def solve_highs(form: LinearForm, time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
     return HighsRunner(form).run(time_limit, mip_gap)
-
-
-# --- CBC ------------------------------------------------------------------------------------
-
-
-def solve_cbc(model: Model, time_limit: float | None = None, mip_gap: float = 1e-4) -> Solution:
-    prob = model.prob
-    integers = [v for v in model.columns if v.cat == pulp.LpInteger]
-    start = time.perf_counter()
-    deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "cbc.log"
-        runtime.run_cbc(prob, _cbc(timeLimit=time_limit, gapRel=mip_gap, logPath=str(log)))  # temp files, child
-        text = log.read_text(errors="replace") if log.exists() else ""
-    out_of_time = time_limit is not None and time.perf_counter() - start >= 0.95 * time_limit
-    status = _cbc_status(prob, text, out_of_time)
-    values = np.array([v.varValue if v.varValue is not None else 0.0 for v in model.columns])
-    gap = 0.0
-    if integers and status in (Status.OPTIMAL, Status.FEASIBLE):
-        gap = _cbc_gap(text, status)
-    duals = np.full(len(model.rows), np.nan)
-    if status in (Status.OPTIMAL, Status.FEASIBLE):
-        duals = _cbc_duals(model, integers, values, deadline.solver_limit(grace=True))
-    seconds = time.perf_counter() - start
-    if status not in (Status.OPTIMAL, Status.FEASIBLE):
-        values = np.array([])
-    form = linear_form(model)
-    activity = form.matrix @ values if len(values) else np.array([])
-    objective = float(form.c @ values) if len(values) else float("nan")
-    return Solution(status, values, activity, duals, objective, gap, seconds, "cbc")
-
-
-def _cbc(**options) -> pulp.LpSolver:
-    """The CBC binary bundled with PuLP 3 (PuLP flags it for removal in 4.0; we pin pulp<4)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return pulp.PULP_CBC_CMD(msg=False, **options)
-
-
-def _cbc_status(prob: pulp.LpProblem, log: str, out_of_time: bool) -> Status:
-    """CBC's outcome. Cut short by its time limit, CBC may call a model "infeasible" in
-    preprocessing; that is a model it did not solve, not a proof that no plan exists."""
-    if prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal:
-        return Status.OPTIMAL
-    if prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        return Status.FEASIBLE
-    if out_of_time or "stopped on time" in log.lower():
-        return Status.NOT_SOLVED
-    if prob.status == pulp.LpStatusInfeasible or "infeasible" in log.lower():
-        return Status.INFEASIBLE
-    return Status.NOT_SOLVED
-
-
-def _cbc_gap(log: str, status: Status) -> float:
-    """The relative gap from CBC's closing lines (its own "Gap:" line keeps only 2 decimals)."""
-    value = re.search(r"^Objective value:\s+([-\d.eE+]+)", log, re.MULTILINE)
-    bound = re.search(r"^(?:Upper|Lower) bound:\s+([-\d.eE+]+)", log, re.MULTILINE)
-    if value and bound:
-        best, limit = float(value.group(1)), float(bound.group(1))
-        return abs(limit - best) / max(abs(best), 1e-9)
-    return 0.0 if status == Status.OPTIMAL else float("nan")
-
-
-def _pis(model: Model) -> np.ndarray:
-    return np.array([r.constraint.pi if r.constraint.pi is not None else np.nan for r in model.rows], dtype=float)
-
-
-def _cbc_duals(model: Model, integers: list[pulp.LpVariable], values: np.ndarray,
-               time_limit: float | None = None) -> np.ndarray:
-    """Fix the integers, re-solve the LP with CBC, read the duals, restore the problem."""
-    index = {v: i for i, v in enumerate(model.columns)}
-    saved = [(v, v.lowBound, v.upBound) for v in integers]
-    objective = model.prob.objective
-    try:
-        for v in integers:
-            fixed = float(round(values[index[v]]))
-            v.lowBound = v.upBound = fixed
-            v.cat = pulp.LpContinuous
-        if model.reserve is not None and not model.elastic:
-            margin = pulp.LpAffineExpression({v: c for v, c in objective.items() if v is not model.reserve})
-            model.prob.setObjective(margin)
-        runtime.run_cbc(model.prob, _cbc(timeLimit=time_limit))
-        duals = _pis(model) if model.prob.status == pulp.LpStatusOptimal else np.full(len(model.rows), np.nan)
-    finally:
-        for v, lo, hi in saved:
-            v.lowBound, v.upBound, v.cat = lo, hi, pulp.LpInteger
-        model.prob.setObjective(objective)
-    return duals

@@ -96,12 +96,17 @@ def run_allocator(args) -> dict:
     timer.wrap(cli, "load_scenario", "load")
     timer.wrap(cli, "check_inputs", "decompose")  # present once the decomposition step is in `run`
     timer.wrap(cli, "decompose_plan", "decompose")
+    decompose = sys.modules.get("allocator.decompose")
+    if decompose is not None and not hasattr(cli, "check_inputs"):  # `run` calls api.run, which imports them
+        timer.wrap(decompose, "check_inputs", "decompose")
+        timer.wrap(decompose, "decompose_plan", "decompose")
     timer.wrap(api, "planning_data", "data")
     timer.wrap(api, "build_model", "build_model")
     timer.wrap(solve_mod, "linear_form", "linear_form", capture="form")
     runner = getattr(solve_mod, "HighsRunner", None)
     if runner is not None:
-        timer.wrap(runner, "__init__", "pass")
+        timer.wrap(runner, "__init__", "pass",  # the arrays HiGHS receives (built by build_model now)
+                   after=lambda call_args, _r: timer.captured.setdefault("form", call_args[1]))
         timer.wrap(runner, "run", "run", after=after_run)
         timer.wrap(runner, "_duals", "duals")
     timer.wrap(solve_mod, "solve_cbc", "cbc", capture="solution")

@@ -1,153 +1,341 @@
-"""Build the planning model of ``model.md`` as a PuLP problem, indexed by meaning.
+"""Build the planning model of ``model.md`` as labelled arrays, indexed by meaning.
 
 Money is scaled inside the model by ``unit = budget.total / 1000`` so that the solver sees
-numbers near 1; every value leaves the model through :class:`Model` helpers in currency again.
-Each constraint family is one function in its own module, called from :func:`build_model`.
+numbers near 1; every value leaves the model in currency again. Each constraint family is one
+function in its own module (``response``, ``staffing``, ``families``), called from
+:func:`build_model`; a family adds its columns and its rows as arrays (column indices and
+coefficients per row), each row labelled by its :class:`RowKind` and coordinates.
+
+:class:`PlanningModel` is the one model every command uses: ``build_model(data)`` (or
+``PlanningModel.build``), ``update(changed_data)`` to change the live model in place (or raise
+:class:`RebuildRequired`), and ``solve(...)`` for a :class:`allocator.solve.Solution`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import count
 
-import pulp
+import numpy as np
+import scipy.sparse as sp
 
 from allocator.model import families, response, staffing
 from allocator.model.data import PlanningData
+from allocator.model.kinds import EQ, GE, LE, RebuildReason, RebuildRequired, RowKind, Sense
 
-LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
+INF = float("inf")
 RESERVE_EPS = 1e-6  # objective weight of the reserve: ties go to the largest reserve
+Terms = tuple[np.ndarray, np.ndarray]  # column indices and their coefficients
+NO_TERMS: Terms = (np.zeros(0, dtype=np.int64), np.zeros(0))
+
+__all__ = ["EQ", "GE", "LE", "LinearForm", "PlanningModel", "RebuildReason", "RebuildRequired", "Row",
+           "RowKind", "Sense", "build_model", "terms"]
+
+
+def terms(*parts: Terms) -> Terms:
+    """Several ``(columns, coefficients)`` parts as one (repeated columns are summed in the matrix)."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return NO_TERMS
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def scaled(t: Terms, factor: float) -> Terms:
+    return t[0], t[1] * factor
 
 
 @dataclass
-class Row:
-    """One constraint: ``name`` and ``kind`` as reported, the PuLP row, and its unit.
+class LinearForm:
+    """The model as arrays: ``max c x`` s.t. ``row_lo <= A x <= row_hi``, ``lb <= x <= ub``."""
 
-    ``scale`` is how many currency units (or heads) one model unit of this row is worth.
-    ``size`` is set on rows that may give in the elastic model (their slack is weighed by it).
+    c: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integer: np.ndarray
+    matrix: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    tie_break: int | None = None  # column whose small objective weight only breaks ties
+
+    @property
+    def margin_cost(self) -> np.ndarray:
+        """The objective without the tie-break weight: shadow prices are read against it."""
+        c = self.c.copy()
+        if self.tie_break is not None:
+            c[self.tie_break] = 0.0
+        return c
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row as reported: ``name`` for people, ``kind`` and ``label`` (coordinates) by meaning.
+
+    ``scale`` is how many currency units (or heads) one model unit of this row is worth;
+    ``slack`` the column of its elastic slack (diagnosis model), if it has one.
     """
 
     name: str
-    kind: str
-    constraint: pulp.LpConstraint
+    kind: RowKind
+    label: tuple
+    sense: Sense
+    rhs: float
     scale: float
-    meta: dict = field(default_factory=dict)
-    slack_var: pulp.LpVariable | None = None
+    meta: dict
+    slack: int | None
 
 
 @dataclass
-class Model:
-    """The PuLP problem and every variable and row by meaning (never by parsing names)."""
+class PlanningModel:
+    """Columns and rows as arrays, and every column by meaning (never by parsing names)."""
 
     data: PlanningData
     unit: float
     elastic: bool = False
-    prob: pulp.LpProblem = field(default_factory=lambda: pulp.LpProblem("allocator", pulp.LpMaximize))
-    columns: list[pulp.LpVariable] = field(default_factory=list)
-    rows: list[Row] = field(default_factory=list)
-    # response: per (region, channel, period) the segment variables with slopes, and revenue y
+    budget_slack: bool = False
+    # rows, one entry each
+    kinds: list[RowKind] = field(default_factory=list)
+    labels: list[tuple] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    meta: list[dict] = field(default_factory=list)
+    sense: list[int] = field(default_factory=list)
+    rhs: list[float] = field(default_factory=list)
+    scale: list[float] = field(default_factory=list)
+    slack: list[int] = field(default_factory=list)  # -1: none
+    row_cols: list[np.ndarray] = field(default_factory=list)
+    row_vals: list[np.ndarray] = field(default_factory=list)
+    # columns, in chunks
+    ncols: int = 0
+    col_chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # response: per (region, channel, period) segment columns and slopes, and the revenue column
     segments: dict = field(default_factory=dict)
     revenue: dict = field(default_factory=dict)
+    response_rows: dict = field(default_factory=dict)
+    breakpoints: dict = field(default_factory=dict)  # (region, channel, period) -> Breakpoints | None
     # staffing: per (region, period)
     core: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
     releases: dict = field(default_factory=dict)
     temp: dict = field(default_factory=dict)
-    reserve: pulp.LpVariable | None = None
-    budget_extension: pulp.LpVariable | None = None
-    people_cost_terms: dict = field(default_factory=dict)  # (region, period) -> [(var, coef)]
-    objective_terms: list = field(default_factory=list)
-    _ids: count = field(default_factory=count)
+    reserve: int | None = None
+    budget_extension: int | None = None
+    people_cost_terms: dict = field(default_factory=dict)  # (region, period) -> Terms
+    capacity_terms: dict = field(default_factory=dict)  # (region, period) -> the heads' Terms (negative)
+    objective_terms: list = field(default_factory=list)  # elastic slacks: (column, weight)
+    blocks: dict = field(default_factory=dict)  # family -> (first row, end row, first col, end col)
+    response_key: tuple | None = None  # what the response block's breakpoints were built from
+    _form: LinearForm | None = None
+    _runner: object | None = None  # the live HiGHS model (allocator.solve.HighsRunner), once solved
 
-    def var(self, low: float = 0.0, high: float | None = None, integer: bool = False) -> pulp.LpVariable:
-        cat = pulp.LpInteger if integer else pulp.LpContinuous
-        v = self.prob.add_variable(f"v{next(self._ids)}", lowBound=low, upBound=high, cat=cat)
-        self.columns.append(v)
-        return v
+    # --- building ---------------------------------------------------------------------------
 
-    def add_row(
-        self,
-        name: str,
-        kind: str,
-        terms: list[tuple[pulp.LpVariable, float]],
-        sense: int,
-        rhs: float,
-        scale: float,
-        size: float | None = None,
-        **meta,
-    ) -> Row:
-        """Add ``sum(coef * var) <sense> rhs``; with ``size`` the row may give in the elastic model."""
-        slack = None
+    @classmethod
+    def build(cls, data: PlanningData, elastic: bool = False, budget_slack: bool = False) -> PlanningModel:
+        return build_model(data, elastic=elastic, budget_slack=budget_slack)
+
+    def vars(self, n: int, low=0.0, high=INF, integer: bool = False) -> np.ndarray:
+        """``n`` new columns with bounds ``low``/``high`` (scalars or arrays); their indices."""
+        high = INF if high is None else high
+        lb = np.full(n, float(low)) if np.isscalar(low) else np.array(low, dtype=float)
+        ub = np.full(n, float(high)) if np.isscalar(high) else np.array(high, dtype=float)
+        self.col_chunks.append((lb, ub, np.full(n, integer, dtype=bool)))
+        first = self.ncols
+        self.ncols += n
+        self._form = None
+        return np.arange(first, first + n, dtype=np.int64)
+
+    def var(self, low: float = 0.0, high: float | None = None, integer: bool = False) -> int:
+        return int(self.vars(1, low, high, integer)[0])
+
+    def add_row(self, kind: RowKind, label: tuple, name: str, t: Terms, sense: Sense, rhs: float, scale: float,
+                size: float | None = None, **meta) -> int:
+        """Add ``sum(coef * column) <sense> rhs``; with ``size`` the row may give in the elastic model."""
+        slack = -1
+        cols, vals = t
         if self.elastic and size is not None and sense != EQ:
             slack = self.var()
-            terms = [*terms, (slack, 1.0 if sense == GE else -1.0)]
+            cols = np.append(cols, slack)
+            vals = np.append(vals, 1.0 if sense == GE else -1.0)
             self.objective_terms.append((slack, -1.0 / max(size / scale, 1e-9)))
-        expr = pulp.LpAffineExpression(_combine(terms))
-        constraint = pulp.LpConstraint(expr, sense, f"r{len(self.rows)}", rhs)
-        self.prob.addConstraint(constraint)
-        row = Row(name, kind, constraint, scale, meta, slack)
-        self.rows.append(row)
-        return row
+        self.kinds.append(kind)
+        self.labels.append(label)
+        self.names.append(name)
+        self.meta.append(meta)
+        self.sense.append(int(sense))
+        self.rhs.append(float(rhs))
+        self.scale.append(float(scale))
+        self.slack.append(slack)
+        self.row_cols.append(np.asarray(cols, dtype=np.int64))
+        self.row_vals.append(np.asarray(vals, dtype=float))
+        self._form = None
+        return len(self.kinds) - 1
 
-    def spend_terms(self, keys) -> list[tuple[pulp.LpVariable, float]]:
-        return [(v, 1.0) for key in keys for v, _ in self.segments.get(key, ())]
+    def copy_block(self, other: PlanningModel, name: str) -> None:
+        """Take family ``name``'s rows and columns from ``other`` unchanged (same position)."""
+        r0, r1, c0, c1 = other.blocks[name]
+        assert (r0, c0) == (self.nrows, self.ncols), "a block is reused only at its own position"
+        for attr in ("kinds", "labels", "names", "meta", "sense", "rhs", "scale", "slack", "row_cols", "row_vals"):
+            getattr(self, attr).extend(getattr(other, attr)[r0:r1])
+        f = other.form
+        self.col_chunks.append((f.lb[c0:c1].copy(), f.ub[c0:c1].copy(), f.integer[c0:c1].copy()))
+        self.ncols = c1
+        self._form = None
 
-    def lift_terms(self, keys, weight=lambda key: 1.0) -> list[tuple[pulp.LpVariable, float]]:
-        return [(v, slope * weight(key)) for key in keys for v, slope in self.segments.get(key, ())]
+    # --- reading ----------------------------------------------------------------------------
 
-    def revenue_terms(self, keys) -> list[tuple[pulp.LpVariable, float]]:
-        return [(self.revenue[key], 1.0) for key in keys if key in self.revenue]
+    @property
+    def nrows(self) -> int:
+        return len(self.kinds)
 
-    def people_terms(self, keys) -> list[tuple[pulp.LpVariable, float]]:
-        return [term for key in keys for term in self.people_cost_terms.get(key, ())]
+    @property
+    def rows(self) -> list[Row]:
+        return [self.row(i) for i in range(self.nrows)]
+
+    def row(self, i: int) -> Row:
+        slack = self.slack[i]
+        return Row(self.names[i], self.kinds[i], self.labels[i], Sense(self.sense[i]), self.rhs[i], self.scale[i],
+                   self.meta[i], None if slack < 0 else slack)
+
+    def find(self, kind: RowKind, label: tuple = ()) -> int | None:
+        """The row of ``kind`` at ``label`` (``None`` if the model has no such row)."""
+        for i, (k, lab) in enumerate(zip(self.kinds, self.labels)):
+            if k == kind and lab == label:
+                return i
+        return None
+
+    def spend_terms(self, keys) -> Terms:
+        parts = [self.segments[k][0] for k in keys if k in self.segments]
+        cols = np.concatenate(parts) if parts else NO_TERMS[0]
+        return cols, np.ones(len(cols))
+
+    def lift_terms(self, keys, weight=lambda key: 1.0) -> Terms:
+        present = [k for k in keys if k in self.segments]
+        if not present:
+            return NO_TERMS
+        return (np.concatenate([self.segments[k][0] for k in present]),
+                np.concatenate([self.segments[k][1] * weight(k) for k in present]))
+
+    def revenue_terms(self, keys) -> Terms:
+        cols = np.array([self.revenue[k] for k in keys if k in self.revenue], dtype=np.int64)
+        return cols, np.ones(len(cols))
+
+    def people_terms(self, keys) -> Terms:
+        return terms(*[self.people_cost_terms[k] for k in keys if k in self.people_cost_terms])
+
+    @property
+    def form(self) -> LinearForm:
+        """The arrays HiGHS (and the PuLP export) receive; built once, then cached."""
+        if self._form is None:
+            self._form = self._linear_form()
+        return self._form
+
+    def _linear_form(self) -> LinearForm:
+        n, m = self.ncols, self.nrows
+        lb = np.concatenate([c[0] for c in self.col_chunks]) if self.col_chunks else np.zeros(0)
+        ub = np.concatenate([c[1] for c in self.col_chunks]) if self.col_chunks else np.zeros(0)
+        integer = np.concatenate([c[2] for c in self.col_chunks]) if self.col_chunks else np.zeros(0, bool)
+        lengths = np.fromiter((len(c) for c in self.row_cols), dtype=np.int64, count=m)
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.concatenate(self.row_cols) if m else np.zeros(0, dtype=np.int64)
+        values = np.concatenate(self.row_vals) if m else np.zeros(0)
+        matrix = sp.csr_matrix((values, indices, indptr), shape=(m, n))
+        matrix.sum_duplicates()  # sorted columns, repeated ones summed (zeros stay as entries)
+        sense = np.asarray(self.sense, dtype=np.int64)
+        rhs = np.asarray(self.rhs, dtype=float)
+        row_lo = np.where(sense == LE, -INF, rhs)
+        row_hi = np.where(sense == GE, INF, rhs)
+        tie_break = self.reserve if self.reserve is not None and not self.elastic and not self.budget_slack else None
+        return LinearForm(self._objective(n), lb, ub, integer, matrix, row_lo, row_hi, tie_break)
+
+    def _objective(self, n: int) -> np.ndarray:
+        c = np.zeros(n)
+        if self.budget_slack:
+            c[self.budget_extension] = -1.0
+            return c
+        if self.elastic:
+            if self.objective_terms:
+                cols, weights = zip(*self.objective_terms)
+                np.add.at(c, np.asarray(cols, dtype=np.int64), np.asarray(weights))
+            return c
+        cols, vals = margin_terms(self)
+        np.add.at(c, cols, vals)
+        c[self.reserve] += RESERVE_EPS
+        return c
+
+    # --- changing and solving ---------------------------------------------------------------
+
+    def update(self, data: PlanningData) -> None:
+        """Make this model the model of ``data``, changing the live solver model in place.
+
+        Every family is rebuilt from ``data`` (the response block is reused when its breakpoints
+        are the same) at this model's ``unit``; the new arrays are compared with the live ones and
+        only the numbers that differ are pushed to HiGHS. Raises :class:`RebuildRequired` (and
+        changes nothing) when rows, columns, breakpoints or the sparsity pattern differ.
+        """
+        reason = response.breakpoint_difference(self, data)
+        if reason is not None:
+            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
+        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        from allocator.model.changes import diff
+
+        change = diff(self, new)
+        runner = self._runner
+        if runner is not None:
+            runner.apply(change, new.form)
+        index = getattr(self, "_plan_index", None)
+        self.__dict__.update(new.__dict__)
+        self._runner = runner
+        if index is not None:  # same columns and rows: where the plan's quantities sit is unchanged
+            self._plan_index = index
+
+    def solve(self, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4,
+              warm: bool = True):
+        """Solve (HiGHS keeps the model live, so a later ``update`` + ``solve`` re-solves warm from
+        the last basis; ``warm=False`` solves the live model from scratch)."""
+        from allocator.solve import solve_model
+
+        return solve_model(self, solver, time_limit, mip_gap, warm)
 
 
-def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = False) -> Model:
+def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = False, unit: float | None = None,
+                reuse: PlanningModel | None = None) -> PlanningModel:
     """The whole model: response, staffing, budget and reserve, floors, ROI, policies, objective.
 
     ``elastic`` gives every floor, ROI floor, policy and spend minimum a weighed slack and
     minimises their sum (the diagnosis model). ``budget_slack`` adds an unbounded budget extension
-    and minimises it (how much more budget would make the plan feasible).
+    and minimises it (how much more budget would make the plan feasible). ``unit`` keeps the
+    money scale of a model being updated; ``reuse`` is that model (its response block is taken
+    over when its breakpoints are the same).
     """
-    model = Model(data=data, unit=data.budget / 1000.0, elastic=elastic)
+    model = PlanningModel(data=data, unit=unit if unit is not None else data.budget / 1000.0,
+                          elastic=elastic, budget_slack=budget_slack)
     if budget_slack:  # an open budget extension, minimised: how much more budget is needed
         model.budget_extension = model.var()
-    response.add_response(model)
-    response.add_spend_bounds(model)
-    staffing.add_staffing(model)
-    families.add_budget_and_reserve(model)
-    families.add_growth_floors(model)
-    families.add_potential(model)
-    families.add_revenue_floor(model)
-    families.add_roi_floors(model)
-    families.add_policies(model)
-    _set_objective(model, budget_slack)
+    _family(model, "response", lambda m: response.add_response(m, reuse))
+    _family(model, "spend_bounds", response.add_spend_bounds)
+    _family(model, "staffing", staffing.add_staffing)
+    _family(model, "budget", families.add_budget_and_reserve)
+    _family(model, "growth_floors", families.add_growth_floors)
+    _family(model, "potential", families.add_potential)
+    _family(model, "revenue_floor", families.add_revenue_floor)
+    _family(model, "roi", families.add_roi_floors)
+    _family(model, "policies", families.add_policies)
+    model.form  # noqa: B018 (the arrays, assembled once here: part of building)
     return model
 
 
-def _set_objective(model: Model, budget_slack: bool) -> None:
-    if budget_slack:
-        terms = [(model.budget_extension, -1.0)]
-    elif model.elastic:
-        terms = list(model.objective_terms)
-    else:
-        terms = margin_terms(model)
-        terms.append((model.reserve, RESERVE_EPS))
-    model.prob.setObjective(pulp.LpAffineExpression(_combine(terms)))
+def _family(model: PlanningModel, name: str, add) -> None:
+    r0, c0 = model.nrows, model.ncols
+    add(model)
+    model.blocks[name] = (r0, model.nrows, c0, model.ncols)
 
 
-def _combine(terms) -> dict:
-    """Sum the coefficients of repeated variables (PuLP keeps only the last of a repeated pair)."""
-    coefs: dict = {}
-    for v, c in terms:
-        coefs[v] = coefs.get(v, 0.0) + c
-    return coefs
-
-
-def margin_terms(model: Model) -> list[tuple[pulp.LpVariable, float]]:
+def margin_terms(model: PlanningModel) -> Terms:
     """``M = sum m*y - sum x - P`` in model units."""
     data = model.data
-    terms = [(y, data.margin[key[:2]]) for key, y in model.revenue.items()]
-    terms += [(v, -1.0) for segs in model.segments.values() for v, _ in segs]
-    terms += [(v, -c) for parts in model.people_cost_terms.values() for v, c in parts]
-    return terms
+    revenue = (np.fromiter(model.revenue.values(), dtype=np.int64, count=len(model.revenue)),
+               np.array([data.margin[key[:2]] for key in model.revenue]))
+    spend = model.spend_terms(model.segments)
+    people = model.people_terms(model.people_cost_terms)
+    return terms(revenue, scaled(spend, -1.0), scaled(people, -1.0))

@@ -102,7 +102,8 @@ class Breakpoints:
         (where the slope rises) needs a binary. A concave interpolant is a single run.
         """
         s = self.slopes
-        starts = [0] + [k for k in range(1, len(s)) if s[k] > s[k - 1] * (1 + 1e-9) + 1e-12]
+        rises = np.flatnonzero(s[1:] > s[:-1] * (1 + 1e-9) + 1e-12) + 1
+        starts = [0, *rises.tolist()]
         ends = starts[1:] + [len(s)]
         return [range(a, b) for a, b in zip(starts, ends)]
 

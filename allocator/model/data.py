@@ -21,6 +21,7 @@ class Cell:
     hi: float
     min_roi: float | None
     follows_budget: bool = False  # no spend.max: the bound is budget.total and moves with it
+    curve_hi: float | None = None  # the spend breakpoints are built for, when above hi (a sweep's ceiling)
 
 
 @dataclass(frozen=True)

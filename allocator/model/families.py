@@ -3,13 +3,20 @@ ROI floors and share policies (``model.md``). One function per family."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from allocator.model.kinds import GE, LE, RowKind
 from allocator.model.response import cell_label
 
-LE, GE = -1, 1
+
+def _terms(*parts):
+    from allocator.model.build import terms
+
+    return terms(*parts)
 
 
-def _all_keys(model):
-    return list(model.revenue)
+def _one(col: int, coef: float = 1.0):
+    return np.array([col], dtype=np.int64), np.array([coef])
 
 
 def add_budget_and_reserve(model) -> None:
@@ -18,12 +25,15 @@ def add_budget_and_reserve(model) -> None:
     low, high = data.reserve
     total = data.budget / unit
     model.reserve = z = model.var()
-    terms = model.spend_terms(_all_keys(model)) + model.people_terms(model.people_cost_terms) + [(z, 1.0)]
+    ext = model.budget_extension
     # with an open budget extension (diagnosis) the reserve keeps its share of the larger budget
-    extra = [(model.budget_extension, -1.0)] if model.budget_extension is not None else []
-    model.add_row("budget", "budget", terms + extra, LE, total, unit)
-    model.add_row("reserve_min", "reserve", [(z, 1.0)] + [(v, low * c) for v, c in extra], GE, low * total, unit)
-    model.add_row("reserve_max", "reserve", [(z, 1.0)] + [(v, high * c) for v, c in extra], LE, high * total, unit)
+    extra = [_one(ext, -1.0)] if ext is not None else []
+    spend = model.spend_terms(model.segments)
+    people = model.people_terms(model.people_cost_terms)
+    model.add_row(RowKind.BUDGET, (), "budget", _terms(spend, people, _one(z), *extra), LE, total, unit)
+    for side, share, sense in (("min", low, GE), ("max", high, LE)):
+        t = _terms(_one(z), *[_one(ext, -share)] if ext is not None else [])
+        model.add_row(RowKind.RESERVE, (side,), f"reserve_{side}", t, sense, share * total, unit, share=share)
 
 
 def add_growth_floors(model) -> None:
@@ -32,10 +42,8 @@ def add_growth_floors(model) -> None:
     for region, g in data.growth_floor.items():
         floor = (1 + g) * data.last_year[region]
         keys = [k for k in model.revenue if k[0] == region]
-        model.add_row(
-            f"growth_floor[{region}]", "growth_floor", model.revenue_terms(keys), GE, floor / unit, unit,
-            size=max(floor, 1.0), region=region, growth=g, floor=floor,
-        )
+        model.add_row(RowKind.GROWTH_FLOOR, (region,), f"growth_floor[{region}]", model.revenue_terms(keys), GE,
+                      floor / unit, unit, size=max(floor, 1.0), region=region, growth=g, floor=floor)
 
 
 def add_potential(model) -> None:
@@ -43,7 +51,8 @@ def add_potential(model) -> None:
     unit = model.unit
     for region, cap in model.data.potential.items():
         keys = [k for k in model.revenue if k[0] == region]
-        model.add_row(f"potential[{region}]", "potential", model.revenue_terms(keys), LE, cap / unit, unit)
+        model.add_row(RowKind.POTENTIAL, (region,), f"potential[{region}]", model.revenue_terms(keys), LE,
+                      cap / unit, unit)
 
 
 def add_revenue_floor(model) -> None:
@@ -51,8 +60,8 @@ def add_revenue_floor(model) -> None:
     target = model.data.revenue_target
     if target is None:
         return
-    terms = model.revenue_terms(_all_keys(model))
-    model.add_row("revenue_floor", "revenue_floor", terms, GE, target / model.unit, model.unit,
+    t = model.revenue_terms(model.revenue)
+    model.add_row(RowKind.REVENUE_FLOOR, (), "revenue_floor", t, GE, target / model.unit, model.unit,
                   size=max(target, 1.0), floor=target)
 
 
@@ -62,53 +71,55 @@ def add_roi_floors(model) -> None:
     for cell in data.cells:
         if cell.min_roi is not None:
             keys = [(cell.region, cell.channel, t) for t in data.periods]
-            _roi_row(model, cell_label(cell.region, cell.channel), keys, cell.min_roi, cell.hi)
+            _roi_row(model, (cell.region, cell.channel), cell_label(cell.region, cell.channel), keys,
+                     cell.min_roi, cell.hi)
     for channel, rho in data.channel_roi.items():
         keys = [k for k in model.revenue if k[1] == channel]
         reach = sum(c.hi for c in data.cells if c.channel == channel)
-        _roi_row(model, channel, keys, rho, min(reach, data.budget))
+        _roi_row(model, (channel,), channel, keys, rho, min(reach, data.budget))
 
 
-def _roi_row(model, target: str, keys, rho: float, reach: float) -> None:
+def _roi_row(model, coords: tuple, target: str, keys, rho: float, reach: float) -> None:
     """The ROI floor of ``target`` (a cell label or a channel id) over ``keys``."""
     margin = model.data.margin
-    terms = model.lift_terms(keys, lambda key: margin[key[:2]])
-    terms += [(v, -(1 + rho)) for v, _ in model.spend_terms(keys)]
-    model.add_row(f"min_roi[{target}]", "min_roi", terms, GE, 0.0, model.unit, size=max(reach * (1 + rho), 1.0),
-                  roi=rho, target=target)
+    lift = model.lift_terms(keys, lambda key: margin[key[:2]])
+    spend = model.spend_terms(keys)
+    t = _terms(lift, (spend[0], spend[1] * -(1 + rho)))
+    model.add_row(RowKind.MIN_ROI, coords, f"min_roi[{target}]", t, GE, 0.0, model.unit,
+                  size=max(reach * (1 + rho), 1.0), roi=rho, target=target)
 
 
 def add_policies(model) -> None:
     """Family 12: ``min Q(base) <= Q(F) <= max Q(base)`` for each share policy."""
     data = model.data
     for policy in data.policies:
-        part, scale = _quantity(model, policy.share, policy.where)
-        base, _ = _quantity(model, policy.share, policy.of)
+        part, scale = quantity(model, policy.share, policy.where)
+        base, _ = quantity(model, policy.share, policy.of)
         size = max(1.0, _heads(model)) if policy.share == "headcount" else data.budget
         for bound, sense, label in ((policy.min, GE, "min"), (policy.max, LE, "max")):
             if bound is None:
                 continue
-            terms = part + [(v, -bound * c) for v, c in base]
-            model.add_row(f"policy[{policy.name}].{label}", "policy", terms, sense, 0.0, scale,
-                          size=size, policy=policy.name, bound=bound, side=label, quantity=policy.share)
+            t = _terms(part, (base[0], base[1] * -bound))
+            model.add_row(RowKind.POLICY, (policy.name, label), f"policy[{policy.name}].{label}", t, sense, 0.0,
+                          scale, size=size, policy=policy.name, bound=bound, side=label, quantity=policy.share)
 
 
-def _quantity(model, quantity: str, flt):
+def quantity(model, name: str, flt):
     """Terms of Q(F) in model units and the row scale (currency per model unit, or 1 for heads)."""
     data = model.data
-    if quantity == "marketing_spend":
+    if name == "marketing_spend":
         keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
         return model.spend_terms(keys), model.unit
-    if quantity == "revenue":
+    if name == "revenue":
         keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
         return model.revenue_terms(keys), model.unit
     keys = [k for k in model.people_cost_terms if data.matches(flt, k[0], k[1])]
-    if quantity == "people_cost":
+    if name == "people_cost":
         return model.people_terms(keys), model.unit
-    return [(model.core[k], data.length[k[1]]) for k in keys], 1.0
+    cols = np.array([model.core[k] for k in keys], dtype=np.int64)
+    return (cols, np.array([data.length[k[1]] for k in keys], dtype=float)), 1.0
 
 
 def _heads(model) -> float:
     sf = model.data.staffing
     return float(sum(sf.current.values())) if sf is not None else 1.0
-

@@ -1,7 +1,7 @@
 """Constraint families 1 and 2: response curves per cell and period, and annual spend bounds.
 
 A cell's period curve is the annual one scaled by seasonality, ``f_t(x) = s_t f(x / s_t)``.
-Its interpolant is built from segment variables ``d_k`` (spend in segment k, with slope
+Its interpolant is built from segment columns ``d_k`` (spend in segment k, with slope
 ``g_k``): spend is ``sum d_k`` and lift ``sum g_k d_k``. Segments fall into concave runs (slopes
 that do not rise); where the slope rises (S-shaped curves, non-concave points), one binary per
 run gates it until the run before is full, so the solver finds the global optimum of the
@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.model.curves import Breakpoints, breakpoints, overestimate
+from allocator.model.kinds import GE, LE, RowKind
 
-LE, GE = -1, 1
 # Period curves reach past the annual bound so that the bound is always the `spend_max` row,
 # never a segment's column bound: its shadow price then lands on the row that names it.
 REACH = 1.25
@@ -24,26 +24,36 @@ def cell_label(region: str, channel: str) -> str:
     return f"{region}/{channel}"
 
 
-def cell_breakpoints(model, cell, period: str) -> Breakpoints | None:
-    """Breakpoints of one cell in one period (``None`` when it cannot spend)."""
+def curve_hi(cell) -> float:
+    """The annual spend the cell's breakpoints are built for: its bound, or a sweep's ceiling."""
+    return cell.hi if cell.curve_hi is None else cell.curve_hi
+
+
+def cell_breakpoints(model, cell, period: str, shortest: float | None = None) -> Breakpoints | None:
+    """Breakpoints of one cell in one period (``None`` when it cannot spend). ``shortest`` is the
+    smallest positive seasonality (computed when not given)."""
     data = model.data
     season = data.season[period]
-    if season <= 0 or cell.hi <= 0:
+    hi = curve_hi(cell)
+    if season <= 0 or hi <= 0:
         return None
-    annual = annual_breakpoints(data, cell)
-    far = REACH * cell.hi * (data.reach_scale if cell.follows_budget else 1.0)
+    annual = annual_breakpoints(data, cell, shortest)
+    far = REACH * hi * (data.reach_scale if cell.follows_budget else 1.0)
     reach = far / season
     keep = annual.spend < reach
     xs = np.append(annual.spend[keep], reach)
     return Breakpoints(xs * season, annual.interpolate(xs) * season)
 
 
-def annual_breakpoints(data, cell) -> Breakpoints:
+def annual_breakpoints(data, cell, shortest: float | None = None) -> Breakpoints:
     """A cell's annual-curve breakpoints, shared by its periods: far enough for the period with
-    the least seasonality, with the refinement's extra points, raised in the certificate model."""
-    shortest = min(s for s in data.season.values() if s > 0)
-    far = REACH * cell.hi * (data.reach_scale if cell.follows_budget else 1.0)
-    annual = breakpoints(cell.curve, cell.hi, far / shortest, data.tolerance)
+    the least seasonality, with the refinement's extra points, raised in the certificate model
+    (``allocator/exact.py``)."""
+    if shortest is None:
+        shortest = min(s for s in data.season.values() if s > 0)
+    hi = curve_hi(cell)
+    far = REACH * hi * (data.reach_scale if cell.follows_budget else 1.0)
+    annual = breakpoints(cell.curve, hi, far / shortest, data.tolerance)
     extra = data.extra_points.get((cell.region, cell.channel))
     if extra:
         annual = annual.with_points(cell.curve, extra)
@@ -52,40 +62,86 @@ def annual_breakpoints(data, cell) -> Breakpoints:
     return annual
 
 
-def add_response(model) -> None:
+def _breakpoint_inputs(model, data) -> tuple:
+    """Everything the response block's columns and matrix are made of (not its right-hand sides)."""
+    cells = tuple((c.region, c.channel, c.curve, curve_hi(c), c.follows_budget) for c in data.cells)
+    refinement = (tuple(sorted(data.extra_points.items())), data.overestimate)
+    return (cells, data.periods, tuple(data.season.items()), data.tolerance, data.reach_scale, model.unit, refinement)
+
+
+def breakpoint_difference(model, data) -> str | None:
+    """Why ``data``'s breakpoints differ from those ``model`` was built with (``None``: the same)."""
+    new = _breakpoint_inputs(model, data)
+    old = model.response_key
+    if old == new:
+        return None
+    if old[1:] != new[1:]:
+        if old[1:-1] == new[1:-1]:
+            return "new breakpoints (exact-curve refinement)"
+        return "periods, seasonality, pwl_tolerance or the money scale"
+    if len(old[0]) != len(new[0]):
+        return "the response cells"
+    for a, b in zip(old[0], new[0]):
+        if a != b:
+            what = "spend ceiling" if a[:3] == b[:3] else "curve"
+            return f"response[{cell_label(b[0], b[1])}] {what}"
+    return "the response cells"
+
+
+def add_response(model, reuse=None) -> None:
     """Family 1: ``u <= f_t(x)`` through segments, ``y <= b_t + u`` per cell and period."""
     data, unit = model.data, model.unit
+    key = _breakpoint_inputs(model, data)
+    start = (model.nrows, model.ncols)
+    if reuse is not None and reuse.response_key == key and reuse.blocks["response"][::2] == start:
+        model.copy_block(reuse, "response")
+        model.segments, model.revenue, model.response_rows = reuse.segments, reuse.revenue, reuse.response_rows
+        model.breakpoints = reuse.breakpoints
+        for cell in data.cells:  # the right-hand sides (base revenue) are the only numbers left
+            for period in data.periods:
+                k = (cell.region, cell.channel, period)
+                bp = model.breakpoints[k]
+                offset = float(bp.lift[0]) / unit if bp is not None and bp.lift[0] > 0 else 0.0
+                model.rhs[model.response_rows[k]] = data.season[period] * cell.base / unit + offset
+        model.response_key = key
+        return
+    positive = [s for s in data.season.values() if s > 0]
+    shortest = min(positive) if positive else None
     for cell in data.cells:
         for period in data.periods:
-            key = (cell.region, cell.channel, period)
-            bp = cell_breakpoints(model, cell, period)
-            segments = []
+            k = (cell.region, cell.channel, period)
+            bp = model.breakpoints[k] = cell_breakpoints(model, cell, period, shortest)
+            cols = np.zeros(0, dtype=np.int64)
+            slopes = np.zeros(0)
             if bp is not None:
                 lengths = np.diff(bp.spend) / unit
                 slopes = bp.slopes
-                segments = [(model.var(0.0, float(w)), float(g)) for w, g in zip(lengths, slopes)]
-                runs = bp.concave_runs()
-                for before, run in zip(runs, runs[1:]):
-                    _gate(model, segments, lengths, before, run)
-            model.segments[key] = segments
+                cols = model.vars(len(lengths), 0.0, lengths)
+                if len(slopes) > 1 and (slopes[1:] > slopes[:-1]).any():  # not concave: gate its runs
+                    runs = bp.concave_runs()
+                    for before, run in zip(runs, runs[1:]):
+                        _gate(model, cols, lengths, before, run)
+            model.segments[k] = (cols, slopes)
             y = model.var()
-            model.revenue[key] = y
+            model.revenue[k] = y
             base = data.season[period] * cell.base / unit
             if bp is not None and bp.lift[0] > 0:  # a raised envelope may start above 0
                 base += float(bp.lift[0]) / unit
-            terms = [(y, 1.0)] + [(v, -g) for v, g in segments]
-            label = f"response[{cell_label(cell.region, cell.channel)},{period}]"
-            model.add_row(label, "response", terms, LE, base, model.unit, region=cell.region, period=period)
+            t = (np.append(np.int64(y), cols), np.append(1.0, -slopes))
+            name = f"response[{cell_label(cell.region, cell.channel)},{period}]"
+            model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, name, t, LE, base, unit,
+                                                   region=cell.region, period=period)
+    model.response_key = key
 
 
-def _gate(model, segments, lengths, before: range, run: range) -> None:
+def _gate(model, cols, lengths, before: range, run: range) -> None:
     """A run of segments may fill only once every segment of the run before it is full:
     ``d_j >= w_j g`` for j in ``before``, ``d_j <= w_j g`` for j in ``run``, ``g`` binary."""
     g = model.var(0.0, 1.0, integer=True)
-    for j in before:
-        model.add_row("curve_order", "curve_order", [(segments[j][0], 1.0), (g, -float(lengths[j]))], GE, 0.0, model.unit)
-    for j in run:
-        model.add_row("curve_order", "curve_order", [(segments[j][0], 1.0), (g, -float(lengths[j]))], LE, 0.0, model.unit)
+    for sense, js in ((GE, before), (LE, run)):
+        for j in js:
+            t = (np.array([cols[j], g], dtype=np.int64), np.array([1.0, -float(lengths[j])]))
+            model.add_row(RowKind.CURVE_ORDER, (int(cols[j]), int(sense)), "curve_order", t, sense, 0.0, model.unit)
 
 
 def add_spend_bounds(model) -> None:
@@ -93,12 +149,14 @@ def add_spend_bounds(model) -> None:
     data, unit = model.data, model.unit
     for cell in data.cells:
         keys = [(cell.region, cell.channel, t) for t in data.periods]
-        terms = model.spend_terms(keys)
+        t = model.spend_terms(keys)
         label = cell_label(cell.region, cell.channel)
+        coords = (cell.region, cell.channel)
         if cell.lo > 0:
-            model.add_row(f"spend_min[{label}]", "spend_min", terms, GE, cell.lo / unit, unit, size=cell.lo, cell=label)
-        if terms:
-            grow = cell.follows_budget and model.budget_extension is not None
-            extra = [(model.budget_extension, -1.0)] if grow else []
-            model.add_row(f"spend_max[{label}]", "spend_max", terms + extra, LE, cell.hi / unit, unit,
+            model.add_row(RowKind.SPEND_MIN, coords, f"spend_min[{label}]", t, GE, cell.lo / unit, unit,
+                          size=cell.lo, cell=label)
+        if len(t[0]):
+            if cell.follows_budget and model.budget_extension is not None:
+                t = (np.append(t[0], model.budget_extension), np.append(t[1], -1.0))
+            model.add_row(RowKind.SPEND_MAX, coords, f"spend_max[{label}]", t, LE, cell.hi / unit, unit,
                           cell=label, follows_budget=cell.follows_budget)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-LE, GE, EQ = -1, 1, 0
+import numpy as np
+
+from allocator.model.kinds import EQ, GE, LE, RowKind
+
+
+def _t(pairs) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([c for c, _ in pairs], dtype=np.int64), np.array([v for _, v in pairs], dtype=float)
 
 
 def add_staffing(model) -> None:
@@ -29,10 +35,11 @@ def add_staffing(model) -> None:
                 model.releases[key] = o = model.var()
                 flow.append((o, 1.0))
             start = float(sf.current[region]) if previous is None else 0.0
-            model.add_row(f"headcount_flow[{region},{period}]", "headcount_flow", flow, EQ, start, 1.0)
+            model.add_row(RowKind.HEADCOUNT_FLOW, key, f"headcount_flow[{region},{period}]", _t(flow), EQ, start, 1.0)
             limit = sf.max_hires[region]
             if limit is not None:
-                model.add_row(f"hire_limit[{region},{period}]", "hire_limit", [(n, 1.0)], LE, float(limit), 1.0)
+                model.add_row(RowKind.HIRE_LIMIT, key, f"hire_limit[{region},{period}]", _t([(n, 1.0)]), LE,
+                              float(limit), 1.0)
             capacity = [(h, -sf.capacity * data.length[period] / unit)]
             cost = [(h, sf.cost * data.length[period] / unit), (n, sf.hire_cost / unit)]
             if sf.allow_release:
@@ -41,9 +48,10 @@ def add_staffing(model) -> None:
                 model.temp[key] = e = model.var(integer=True)
                 capacity.append((e, -sf.temp_capacity / unit))
                 cost.append((e, sf.temp_cost / unit))
-            model.people_cost_terms[key] = cost
+            model.people_cost_terms[key] = _t(cost)
+            model.capacity_terms[key] = _t(capacity)
             sold = [(model.revenue[(c.region, c.channel, period)], 1.0) for c in cells_of[region]]
-            model.add_row(f"capacity[{region},{period}]", "capacity", sold + capacity, LE, 0.0, unit,
+            model.add_row(RowKind.CAPACITY, key, f"capacity[{region},{period}]", _t(sold + capacity), LE, 0.0, unit,
                           region=region, period=period)
             previous = h
     _add_temp_share(model)
@@ -55,11 +63,10 @@ def _add_temp_share(model) -> None:
     if sf.temp_share is None:
         return
     low, high = sf.temp_share
-    people = model.people_terms(model.people_cost_terms)
-    temp = [(e, sf.temp_cost / unit) for e in model.temp.values()]
-    if low > 0:
-        terms = temp + [(v, -low * c) for v, c in people]
-        model.add_row("temp_share_min", "temp_share", terms, GE, 0.0, unit)
-    if high < 1:
-        terms = temp + [(v, -high * c) for v, c in people]
-        model.add_row("temp_share_max", "temp_share", terms, LE, 0.0, unit)
+    people_cols, people_vals = model.people_terms(model.people_cost_terms)
+    temp_cols = np.fromiter(model.temp.values(), dtype=np.int64, count=len(model.temp))
+    temp_vals = np.full(len(temp_cols), sf.temp_cost / unit)
+    for bound, sense, side, active in ((low, GE, "min", low > 0), (high, LE, "max", high < 1)):
+        if active:
+            t = (np.concatenate([temp_cols, people_cols]), np.concatenate([temp_vals, -bound * people_vals]))
+            model.add_row(RowKind.TEMP_SHARE, (side,), f"temp_share_{side}", t, sense, 0.0, unit)

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from allocator.output import write_csv, write_folder  # noqa: E402
+from allocator.output import write_csv, write_folder
 from allocator.scenario.amounts import format_amount  # noqa: E402
 from allocator.sensitivity.plots import money_axis  # noqa: E402
 
@@ -46,7 +43,8 @@ def with_changes(table: pd.DataFrame, mip_gap: float) -> pd.DataFrame:
 def plot_frontier(table: pd.DataFrame, currency: str, path: Path | None = None, mip_gap: float = 0.0):
     """Margin and the budget's shadow price against the budget; returns the figure when ``path``
     is None (else writes and closes it)."""
-    fig, ax = plt.subplots(figsize=(10, 4.8))
+    fig = Figure(figsize=(10, 4.8))  # no pyplot: a notebook's backend is never switched
+    ax = fig.subplots()
     ok = table[table.objective.notna()]
     ax.plot(ok.budget, ok.objective, marker="o", label="expected margin")
     tol = tolerance(ok.objective, mip_gap)
@@ -86,7 +84,6 @@ def plot_frontier(table: pd.DataFrame, currency: str, path: Path | None = None, 
     if path is None:
         return fig
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return None
 
 

@@ -6,8 +6,8 @@ import textwrap
 from html import escape
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from openpyxl import Workbook
 
@@ -19,6 +19,12 @@ from allocator.report.workbook import PRICE, RATIO, money_format, sheet
 from allocator.scenario.amounts import format_amount
 
 METRIC_FORMATS = {"marketing_roi": RATIO, "budget_shadow_price": PRICE, "headcount": "#,##0.0", "temp_staff": "#,##0.0"}
+
+
+def _subplots(*grid, figsize, **options):
+    """A figure of its own (no pyplot, so a notebook's backend is never switched) and its axes."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **options)
 
 
 def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "") -> Path:
@@ -81,7 +87,7 @@ def _page(table, regions, channels, names, currency) -> str:
     """The comparison page: the chart fits 1280 px (long option names wrapped, turned when many),
     tables scroll sideways inside the page instead of widening it."""
     metrics = table.set_index("metric")
-    fig, ax = plt.subplots(figsize=(min(13.0, max(8.0, 1.3 * len(names))), 4.6))
+    fig, ax = _subplots(figsize=(min(13.0, max(8.0, 1.3 * len(names))), 4.6))
     x = list(range(len(names)))
     parts = ["marketing_spend", "people_cost", "reserve", "unallocated"]
     bottom = pd.Series(0.0, index=names)

@@ -13,17 +13,20 @@ import math
 from html import escape
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from allocator.model import curves  # noqa: E402
 from allocator.report import provenance, tables, words  # noqa: E402
 from allocator.scenario.amounts import format_amount  # noqa: E402
+
+
+def _subplots(*grid, figsize, **options):
+    """A figure of its own (no pyplot, so a notebook's backend is never switched) and its axes."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **options)
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
@@ -45,7 +48,6 @@ def _png(fig, tight: bool = True) -> str:
     if tight:
         fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
@@ -53,7 +55,7 @@ def _png(fig, tight: bool = True) -> str:
 def waterfall(summary: dict, budget: float, currency: str) -> str:
     parts = [("marketing", summary["marketing_spend"]), ("people", summary["people_cost"]),
              ("reserve", summary["reserve"]), ("unallocated", summary["unallocated"])]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = _subplots(figsize=(7, 3.5))
     bottom = 0.0
     for name, value in parts:
         ax.bar(name, value, bottom=bottom)
@@ -67,7 +69,7 @@ def waterfall(summary: dict, budget: float, currency: str) -> str:
 
 def spend_by_region_channel(allocation: pd.DataFrame, currency: str) -> str:
     table = allocation.pivot_table(index="region", columns="channel", values="spend", aggfunc="sum", sort=False)
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = _subplots(figsize=(8, 3.8))
     table.plot.bar(stacked=True, ax=ax, rot=0)
     ax.set_title("Marketing spend by region and channel")
     _money_axis(ax, currency)
@@ -96,7 +98,7 @@ def response_curves(plan, currency: str) -> str:
     roi = plan.allocation.groupby(["region", "channel"], sort=False).apply(_weighted_roi, include_groups=False)
     cols = 3
     rows = max(1, math.ceil(len(cells) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.6 * rows), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(11, 2.6 * rows), squeeze=False)
     for ax, cell in zip(axes.flat, cells):
         key = (cell.region, cell.channel)
         chosen = float(spend.get(key, 0.0))
@@ -118,7 +120,7 @@ def response_curves(plan, currency: str) -> str:
 
 def staffing(headcount: pd.DataFrame, periods: list[str]) -> str:
     table = headcount.groupby("period", sort=False)[["core", "temp"]].sum().reindex(periods)
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = _subplots(figsize=(8, 3.2))
     table.plot.bar(stacked=True, ax=ax, rot=0)
     ax.set_ylabel("people")
     ax.set_title("Core sales headcount and temporary staff by period")

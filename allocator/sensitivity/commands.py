@@ -23,10 +23,10 @@ ENGINE_HELP = "local (processes on this machine, default), dask (a Dask cluster)
 
 
 def _cli():
-    """The main CLI module, imported when a command runs (it imports this module to register)."""
-    from allocator import cli
+    """What the commands share with the main CLI (consoles, ``--set``, the error guard)."""
+    from allocator import cli_common
 
-    return cli
+    return cli_common
 
 
 class Reporter:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from allocator.scenario.amounts import format_amount  # noqa: E402
+
+
+def _subplots(*grid, figsize, **options):
+    """A figure of its own (no pyplot, so a notebook's backend is never switched) and its axes."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **options)
 
 
 def money_axis(axis) -> None:
@@ -57,7 +60,7 @@ def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: 
     groups = [(None, frame)]
     if second is not None and frame[second].nunique() <= MAX_LINES:
         groups = list(frame.groupby(second, sort=False))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True, height_ratios=[2, 1])
+    fig, (top, bottom) = _subplots(2, 1, figsize=(8, 6.5), sharex=True, height_ratios=[2, 1])
     for value, part in groups:
         label = None if value is None else f"{second} = {_short(value)}"
         ok = part[part.objective.notna()]
@@ -115,7 +118,7 @@ def plot_tornado(table: pd.DataFrame, currency: str = "", path: Path | None = No
     base = table.attrs.get("base_objective")
     delta = table.attrs.get("delta", 0.2)
     rows = table.head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.9))
+    fig, ax = _subplots(figsize=(9, 0.45 * len(rows) + 1.9))
     y = np.arange(len(rows))
     if base is not None and len(rows):
         low = rows.objective_low.to_numpy(float) - base
@@ -153,7 +156,7 @@ def plot_change(table: pd.DataFrame, names: tuple[str, str] = ("before", "after"
     """Spend and revenue change per cell (a table from ``change.allocation_change``)."""
     rows = table.head(top).iloc[::-1]
     labels = rows[[c for c in ("region", "channel") if c in rows]].astype(str).agg("/".join, axis=1)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.4 * len(rows) + 1.8), sharey=True)
+    fig, axes = _subplots(1, 2, figsize=(10, 0.4 * len(rows) + 1.8), sharey=True)
     for ax, measure, color in zip(axes, ("spend", "revenue"), ("#4f81bd", "#9bbb59")):
         ax.barh(np.arange(len(rows)), rows[f"{measure}_change"], color=color)
         ax.axvline(0, color="#333", linewidth=1)
@@ -169,5 +172,4 @@ def _finish(fig, path):
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=100)
-        plt.close(fig)
     return fig
