@@ -33,7 +33,6 @@ from allocator.fit.commands import register as register_fit
 from allocator.output import check_out_dir
 from allocator.runtime import QUIET_HELP, TIME_LIMIT_HELP, parse_time_limit
 from allocator.scenario import ScenarioError, load_scenario
-from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
 from allocator.sensitivity.commands import register as register_sensitivity
 from allocator.uncertainty.commands import register as register_risk
