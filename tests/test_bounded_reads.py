@@ -54,7 +54,9 @@ def test_a_response_model_that_is_a_device_or_fifo_is_refused_naming_the_field(t
     scenario.write_text(text, encoding="utf-8")
     result = allocator("validate", scenario, timeout=60)
     assert result.returncode == 2
-    assert f"{target} response_model: is a " in result.stderr and "not a regular file" in result.stderr
+    # named at the field that points at it, with the path as written there (issue 14)
+    assert f"{scenario}:" in result.stderr and f" response_model: {target}: is a " in result.stderr
+    assert "not a regular file" in result.stderr
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
