@@ -101,7 +101,7 @@ def solve(
     timings["tabulate"] = time.perf_counter() - start
     if plan.has_plan:
         start = time.perf_counter()
-        plan = _refined(data, plan, solution, solver, deadline, mip_gap, options.exact_gap)
+        plan = refine_plan(data, plan, solution, solver, deadline, mip_gap, options.exact_gap)
         timings["refine"] = time.perf_counter() - start
     plan.timings = timings
     return plan
@@ -133,9 +133,12 @@ def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
     return Outcome(True, float(plan.summary["exact_curve_margin"]), objective, bound, spend, staffing, plan)
 
 
-def _refined(data, plan: Plan, solution: Solution, solver: str, deadline: Deadline, mip_gap: float,
-             exact_gap: float) -> Plan:
-    """The plan refined on the exact curves, with the certificate in its summary (``docs/exact-curves.md``)."""
+def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Deadline, mip_gap: float,
+                exact_gap: float) -> Plan:
+    """The plan (of ``solution``) refined on the exact curves, with the certificate in its summary
+    (``docs/exact-curves.md``). ``exact_gap >= 1`` leaves it as it is."""
+    if exact_gap >= 1.0:
+        return plan
     first = _from_plan(plan, plan.summary["pwl_objective"], solution.mip_gap or 0.0)
 
     def solve_one(d, fixed, left):
@@ -172,7 +175,7 @@ def run(
 
     check_inputs(scenario)  # the decomposition's CSV inputs, read and checked before solving
     plan = solve(scenario, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model)
-    if plan.status == Status.NOT_SOLVED:
+    if plan.status in (Status.NOT_SOLVED, Status.ERROR):
         return plan  # nothing to decompose or record: a failed run writes nothing
     plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
     plan.extra_tables[PROVENANCE] = provenance(scenario, overrides or {}, solver, time_limit, mip_gap)  # docs/reports.md

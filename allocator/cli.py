@@ -106,7 +106,7 @@ def run(
             plan = run_plan(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model,
                             overrides=changes)  # checks the decomposition's inputs first
         _mark_interrupted(plan)
-        if plan.status == "not_solved":
+        if plan.status in ("not_solved", "error"):
             return plan, None, {}  # no plan and nothing to diagnose: a failed run leaves nothing
         try:
             return plan, plan.write(out_dir), {}

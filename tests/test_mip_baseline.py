@@ -64,7 +64,8 @@ policies:
 def tiny(tmp_path_factory):
     path = tmp_path_factory.mktemp("mip") / "tiny.yaml"
     path.write_text(TINY, encoding="utf-8")
-    scenario = load_scenario(path)
+    # the baseline solves the same interpolant: compare it with allocator's before exact-curve refinement
+    scenario = load_scenario(path).with_changes({"solver.exact_gap": 1.0})
     plan = solve(scenario, mip_gap=1e-9, time_limit=60)
     assert plan.status == "optimal"
     return scenario, plan
@@ -83,7 +84,7 @@ def test_baseline_finds_the_allocators_optimum(tiny, options):
     assert len(m.blocks["binaries"]) > 0 and len(m.blocks["o"]) > 0  # the features are in the model
     result = bm.solve_scipy(m, time_limit=60, mip_gap=1e-9, log=False)
     assert result.status == "optimal"
-    assert result.margin == pytest.approx(plan.objective, rel=1e-6)
+    assert result.margin == pytest.approx(plan.summary["pwl_objective"], rel=1e-6)
 
 
 def test_the_lp_relaxation_bounds_the_optimum_from_above(tiny):

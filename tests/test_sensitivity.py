@@ -137,8 +137,11 @@ def test_a_warm_resolve_equals_a_fresh_build_for_each_kind_of_number(changes):
     plan = solve(base.with_changes(changes))
     assert row["method"] == "warm"
     assert row["status"] == plan.status == "optimal"
-    for key in ("objective", "revenue", "marketing_spend", "reserve"):
-        assert close(row[key], plan.summary[key]), key
+    assert close(row["objective"], plan.summary["objective"])
+    # both plans are refined on the exact curves until their margins agree; the split of a flat
+    # optimum between cells (and so revenue and spend) converges more slowly than the margin
+    for key in ("revenue", "marketing_spend", "reserve"):
+        assert close(row[key], plan.summary[key], rel=1e-4), key
     # another optimal vertex may split the same margin differently between cells: the exact curves
     # then value it a little differently (within the curves' tolerance)
     assert close(row["exact_curve_margin"], plan.summary["exact_curve_margin"], rel=1e-3)
@@ -148,11 +151,13 @@ def test_a_warm_resolve_equals_a_fresh_build_for_each_kind_of_number(changes):
 def test_budget_shadow_prices_of_warm_points_lie_between_the_slopes_either_side():
     """At a breakpoint of the curves any price between the left and right slope is a shadow price,
     so a warm and a fresh solve may report different ones: both must be valid."""
-    base, h = lp_scenario(), 1e3
+    # shadow prices of the interpolant at its kinks: the objectives compared are its own
+    base, h = lp_scenario().with_changes({"solver.exact_gap": 1.0}), 1e3
     budgets = [2.65e6, 2.8e6, 2.95e6]
     table = sweep(base, {"budget.total": budgets}, engine="serial")
     for budget, price in zip(budgets, table.budget_shadow_price):
-        left, mid, right = (solve(base.with_changes({"budget.total": budget + d})).objective for d in (-h, 0, h))
+        left, mid, right = (solve(base.with_changes({"budget.total": budget + d})).summary["pwl_objective"]
+                             for d in (-h, 0, h))
         assert (mid - left) / h + 1e-6 >= price >= (right - mid) / h - 1e-6
 
 

@@ -88,7 +88,16 @@ class WarmSolver:
         solution = self.model.solve("highs", time_limit if time_limit is not None else options.time_limit,
                                     mip_gap if mip_gap is not None else options.mip_gap)
         start = time.perf_counter()
-        if solution.status in (Status.OPTIMAL, Status.FEASIBLE):
+        if solution.status in (Status.OPTIMAL, Status.FEASIBLE) and options.exact_gap < 1.0:
+            # refined on the exact curves like every plan of `allocator run` (docs/exact-curves.md)
+            from allocator.api import refine_plan
+            from allocator.deadline import Deadline
+
+            limit = time_limit if time_limit is not None else options.time_limit
+            left = None if limit is None else max(0.0, limit - solution.seconds)
+            plan = refine_plan(new, tabulate(self.model, solution), solution, "highs", Deadline(left),
+                               mip_gap if mip_gap is not None else options.mip_gap, options.exact_gap)
+        elif solution.status in (Status.OPTIMAL, Status.FEASIBLE):
             plan = tabulate(self.model, solution) if tables else Plan(scenario, solution.status,
                                                                       totals(self.model, solution))
         else:
