@@ -143,7 +143,7 @@ class HighsRunner:
         h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()
-        deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
+        self.deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
         ran = h.run()
         status = _highs_status(h)
         values = np.asarray(h.getSolution().col_value) if status in (Status.OPTIMAL, Status.FEASIBLE) else np.array([])
@@ -154,25 +154,30 @@ class HighsRunner:
             gap = 1.0
         duals = np.full(len(f.row_lo), np.nan)
         if status in (Status.OPTIMAL, Status.FEASIBLE):
-            duals = self._duals(values, deadline)
+            duals = self._duals(values)
         seconds = time.perf_counter() - start
         activity = f.matrix @ values if len(values) else np.array([])
         objective = float(f.c @ values) if len(values) else float("nan")
         refused = _refusal(h, f) if ran == highspy.HighsStatus.kError and status == Status.NOT_SOLVED else ""
         return Solution(status, values, activity, duals, objective, gap, seconds, "highs", refused)
 
-    def _duals(self, values: np.ndarray, deadline: Deadline | None = None) -> np.ndarray:
+    def dual_time_limit(self) -> float:
+        """The time limit of the shadow-price LP: what the last ``run`` left, with a grace (deadline.py)."""
+        limit = getattr(self, "deadline", Deadline(None)).solver_limit(grace=True)
+        return INF if limit is None else limit
+
+    def _duals(self, values: np.ndarray) -> np.ndarray:
         """Duals of the LP with integer columns fixed at their (rounded) values, read against
         the margin objective (without the reserve tie-break)."""
         f = self.form
-        limit = (deadline or Deadline(None)).solver_limit(grace=True)
+        limit = self.dual_time_limit()
         if not f.integer.any():
             if f.tie_break is None:
                 return np.asarray(self.highs.getSolution().row_dual)
             # an LP: drop the tie-break weight on the solved instance and re-run from its basis
             h = self.highs
             h.changeColCost(f.tie_break, 0.0)
-            h.setOptionValue("time_limit", INF if limit is None else limit)
+            h.setOptionValue("time_limit", limit)
             try:
                 h.run()
                 ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -182,7 +187,7 @@ class HighsRunner:
         lb, ub = f.lb.copy(), f.ub.copy()
         lb[f.integer] = ub[f.integer] = np.round(values[f.integer])
         fixed = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost)
-        fixed.highs.setOptionValue("time_limit", INF if limit is None else limit)
+        fixed.highs.setOptionValue("time_limit", limit)
         fixed.highs.run()
         if fixed.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return np.full(len(f.row_lo), np.nan)

@@ -143,6 +143,7 @@ class WarmRunner(HighsRunner):
         elif f.integer.any():
             cols = np.flatnonzero(f.integer).astype(np.int32)
             self.dual.changeColsBounds(len(cols), cols, fixed, fixed)
+        self.dual.setOptionValue("time_limit", self.dual_time_limit())  # within the point's time limit
         self.dual.run()
         if self.dual.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return np.full(len(f.row_lo), np.nan)
