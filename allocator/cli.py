@@ -130,12 +130,12 @@ def run(
 
     plan, folder, failed = _guard(debug, go)
     print_summary(plan, folder)
-    _report_failures(failed, debug)
+    _report_failures(failed)
     if not plan.has_plan:
         raise typer.Exit(EXIT_NO_PLAN)
 
 
-def _report_failures(failed: dict[str, str], debug: bool) -> None:
+def _report_failures(failed: dict[str, str]) -> None:
     """Reports that could not be drawn (the plan's tables are written): named, then exit 3."""
     for name, why in failed.items():
         err.print(f"internal error: {name} could not be drawn ({why}); the plan's tables are written.",
@@ -192,7 +192,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder written by
     written = [run_dir / name for name in ("plan.xlsx", "report.html") if name not in failed]
     if written:
         out.print(f"written: {', '.join(map(str, written))}", highlight=False)
-    _report_failures(failed, debug)
+    _report_failures(failed)
 
 
 @app.command()
