@@ -34,6 +34,8 @@ def diagnose(data: PlanningData, solver: str, time_limit: float | Deadline | Non
     solution = _solve_within(elastic, solver, deadline)
     if solution.status not in SOLVED and solution.status != Status.INFEASIBLE:
         unfinished.append(_unfinished("which constraints had to give", solution))
+    elif solution.status == Status.FEASIBLE:  # stopped at the limit: the gives found may be larger than needed
+        unfinished.append("proving these gives are the smallest")
     gave = []
     if solution.status in SOLVED:
         for row in elastic.rows:

@@ -55,7 +55,7 @@ def slow_solves(monkeypatch, clock: FakeClock, seconds: float) -> list[float | N
 
     def timed(model, solver="highs", time_limit=None, mip_gap=1e-4):
         limits.append(time_limit)
-        result = real(model, solver, time_limit, mip_gap)
+        result = real(model, solver, None, mip_gap)  # solved whole: outcomes never depend on real time
         clock.now += seconds
         return result
 
@@ -105,6 +105,24 @@ def test_an_elastic_model_cut_short_is_not_called_a_hard_conflict(monkeypatch, f
     diagnosis = plan.diagnosis
     assert diagnosis["unfinished"] == ["which constraints had to give", "how much more budget would do"]
     assert not diagnosis["hard_conflict"] and "cannot hold together" not in diagnosis["explanation"]
+
+
+def test_gives_found_by_an_elastic_model_stopped_at_the_limit_are_not_called_smallest(monkeypatch):
+    import dataclasses
+
+    import allocator.diagnose
+
+    real = sys.modules["allocator.solve"].solve_model
+    calls = []
+
+    def stopped_at_limit(model, solver="highs", time_limit=None, mip_gap=1e-4):
+        calls.append(1)
+        result = real(model, solver, None, mip_gap)
+        return dataclasses.replace(result, status=Status.FEASIBLE) if len(calls) == 1 else result
+
+    monkeypatch.setattr(allocator.diagnose, "solve_model", stopped_at_limit)
+    plan = solve(load_scenario(INFEASIBLE), time_limit=60.0)
+    assert plan.diagnosis["gave"] and plan.diagnosis["unfinished"] == ["proving these gives are the smallest"]
 
 
 # --- HiGHS refusing a model -----------------------------------------------------------------

@@ -4,8 +4,7 @@ A curve maps annual marketing spend ``X`` to incremental annual revenue ``f(X)``
 with its linear interpolant on breakpoints chosen so that the largest gap between the two is at
 most ``tolerance * f(hi)``.
 
->>> from allocator.scenario.errors import Problem, ScenarioError
-from allocator.scenario.schema import ExpCurve
+>>> from allocator.scenario.schema import ExpCurve
 >>> c = ExpCurve(type="exp", max_lift=100.0, scale=10.0)
 >>> round(float(value(c, [10.0])[0]), 3)
 63.212
