@@ -100,7 +100,7 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
     for path in scenarios:
         try:
             _guard(debug, lambda path=path: load_scenario(path))
-            out.print(f"ok: {path}", highlight=False)
+            out.print(f"ok: {path}", highlight=False, markup=False)
         except typer.Exit as exc:
             if exc.exit_code != EXIT_INVALID:
                 raise
@@ -198,7 +198,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder written by
         replace_file(run_dir / "report.html", lambda tmp: write_report(plan, tmp))
 
     _guard(debug, go)
-    out.print(f"written: {run_dir / 'plan.xlsx'}, {run_dir / 'report.html'}", highlight=False)
+    out.print(f"written: {run_dir / 'plan.xlsx'}, {run_dir / 'report.html'}", highlight=False, markup=False)
 
 
 @app.command()
