@@ -69,7 +69,7 @@ def check(page: Path, out_dir: Path | None = None, exe: str | None = None) -> di
     else:
         html = page.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / page.name
+        probe = Path(tmp) / f"{page.stem}.html"
         probe.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
         dom = _run(exe, "--dump-dom", probe.as_uri()).stdout
     found = re.search(r'<pre id="browser-check">(.*?)</pre>', dom, re.S)
