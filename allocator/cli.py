@@ -61,7 +61,7 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
     for path in scenarios:
         try:
             loaded = _guard(debug, lambda path=path: load_scenario(path))
-            out.print(f"ok: {path}", highlight=False)
+            out.print(f"ok: {path}", highlight=False, markup=False)
             for note in loaded.notes:  # defaults that change the plan, never taken in silence
                 out.print(f"  note: {note}", markup=False, highlight=False)
         except typer.Exit as exc:

@@ -4,6 +4,7 @@ inside the page, and a screenshot to look at.
     apt-get install -y chromium                       # Debian; any Chromium or Chrome will do
     python benchmarks/browser_check.py runs/annual-plan-fy2027/report.html runs/compare/compare.html
     python benchmarks/browser_check.py --out /tmp/shots PAGE...   # screenshots into /tmp/shots
+    python benchmarks/browser_check.py runs/*-frontier/frontier.png runs/*-tornado/tornado.png   # figures
 
 For each page it writes ``<page>.1280.png`` (the first 4000 px of the page at 1280 px wide) beside
 the page (or in ``--out``) and prints ``ok`` or what overflows; exit 1 if any page overflows.
@@ -63,9 +64,12 @@ def check(page: Path, out_dir: Path | None = None, exe: str | None = None) -> di
     exe = exe or browser()
     if exe is None:
         raise RuntimeError("no Chromium found: apt-get install -y chromium")
-    html = page.read_text(encoding="utf-8")
+    if page.suffix.lower() == ".png":  # a figure (frontier.png, tornado.png, sweep.png): shown at its own size
+        html = f"<!DOCTYPE html><html><body style='margin:0'><img src='{page.resolve().as_uri()}'></body></html>"
+    else:
+        html = page.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / page.name
+        probe = Path(tmp) / f"{page.stem}.html"
         probe.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
         dom = _run(exe, "--dump-dom", probe.as_uri()).stdout
     found = re.search(r'<pre id="browser-check">(.*?)</pre>', dom, re.S)
@@ -75,7 +79,10 @@ def check(page: Path, out_dir: Path | None = None, exe: str | None = None) -> di
     name = f"{page.parent.name}-{page.stem}" if out_dir else page.stem  # pages of several runs side by side
     shot = (out_dir or page.parent) / f"{name}.{WIDTH}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    _run(exe, f"--screenshot={shot}", page.resolve().as_uri())
+    if page.suffix.lower() == ".png":
+        shot = page  # the figure is its own picture
+    else:
+        _run(exe, f"--screenshot={shot}", page.resolve().as_uri())
     result["ok"] = result["scrollWidth"] <= WIDTH and not result["overflow"]
     result["screenshot"] = str(shot)
     return result

@@ -279,3 +279,13 @@ def test_percentages_and_amounts_in_the_summary_sheet(tmp_path):
     notes = [ws.cell(row=i, column=1).value for i in range(_last_filtered_row(ws) + 1, ws.max_row + 1)]
     assert any(n and "left unallocated" in n for n in notes)
     assert np.isclose(rows["unallocated"][1], 200e3)
+
+
+def test_paths_with_brackets_are_printed_as_written(tmp_path):
+    scenario = tmp_path / "[red]s.yaml"
+    scenario.write_text(yaml.safe_dump(idle("98%").to_dict(), sort_keys=False))
+    checked = run_cli("validate", scenario)
+    assert checked.returncode == 0 and f"ok: {scenario}" in checked.stdout
+    result = run_cli("run", scenario, "--out", tmp_path / "[bold]runs")
+    assert result.returncode == 0, result.stderr
+    assert f"written: {tmp_path / '[bold]runs' / 'idle'}" in result.stdout

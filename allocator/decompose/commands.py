@@ -168,7 +168,7 @@ def track_command(
 
     folder, result, day = _guard(debug, go)
     print_tracking(result, day)
-    out.print(f"written: {folder / 'tracking.csv'}", highlight=False)
+    out.print(f"written: {folder / 'tracking.csv'}", highlight=False, markup=False)
 
 
 def _pct(x: float) -> str:

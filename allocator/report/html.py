@@ -31,7 +31,7 @@ def _subplots(*grid, figsize, **options):
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f3f3f3;max-width:14em;overflow-wrap:anywhere}td:first-child,th:first-child{text-align:left;overflow-wrap:normal}img{max-width:100%}
-.wide{max-width:100%;overflow-x:auto}tr.total td{font-weight:bold;border-top:2px solid #888}
+.wide{max-width:100%;overflow-x:auto}td.t{text-align:left}tr.total td{font-weight:bold;border-top:2px solid #888}
 .bad{color:#a00}.warn{background:#fff6e0;border-left:4px solid #e80;padding:.3em 1em;margin:1em 0}"""
 RATIO_COLUMNS = {"marginal_roi", "utilisation", "change_pct", "share_of_revenue", "gross_margin_pct", "min_roi"}
 
@@ -145,7 +145,8 @@ def _table(frame: pd.DataFrame, total: bool = False) -> str:
     head = "".join(f"<th>{escape(str(c).replace('_', ' '))}</th>" for c in frame.columns)
     body = []
     for k, row in enumerate(frame.itertuples(index=False)):
-        cells = "".join(f"<td>{escape(_text(v, str(c)))}</td>" for c, v in zip(frame.columns, row))
+        cells = "".join(f"<td{' class=t' if isinstance(v, str) else ''}>{escape(_text(v, str(c)))}</td>"
+                        for c, v in zip(frame.columns, row))  # text left, numbers right
         cls = " class=total" if total and k == len(frame) - 1 else ""
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<div class=wide><table><tr>{head}</tr>{''.join(body)}</table></div>"

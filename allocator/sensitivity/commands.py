@@ -127,7 +127,7 @@ def sweep(
 
     table, paths, folder = cli._guard(debug, go)
     _print_sweep(cli, table, paths)
-    cli.out.print(f"written: {folder}", highlight=False)
+    cli.out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 def write_sweep(table, paths: list[str], scenario, out_dir: Path) -> Path:
@@ -202,7 +202,7 @@ def tornado(
 
     table, folder = cli._guard(debug, go)
     _print_tornado(cli, table, top)
-    cli.out.print(f"written: {folder}", highlight=False)
+    cli.out.print(f"written: {folder}", highlight=False, markup=False)
 
 
 def write_tornado(table, scenario, out_dir: Path, top: int = 15) -> Path:
