@@ -45,8 +45,21 @@ def long_mip(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_command_outlives_its_test():
+    started: list[Command] = []
+    Command.started = started
+    yield
+    for command in started:
+        if command.proc.poll() is None:
+            os.killpg(command.proc.pid, signal.SIGKILL)
+            command.proc.wait()
+
+
 class Command:
     """``python -m allocator ...`` in its own session (its own process group), stderr read live."""
+
+    started: list[Command] = []
 
     def __init__(self, tmp_path: Path, *args):
         self.tmp = tmp_path / "tmp"
@@ -54,6 +67,7 @@ class Command:
         env = {**os.environ, "COLUMNS": "200", "TMPDIR": str(self.tmp)}
         self.proc = subprocess.Popen([sys.executable, "-m", "allocator", *map(str, args)], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        Command.started.append(self)
         self.err: list[str] = []
         self.seen = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -74,15 +88,19 @@ class Command:
                 assert left > 0 and self.proc.poll() is None, f"never printed {text!r}: {''.join(self.err)}"
                 self.seen.wait(min(left, 0.5))
 
-    def stop(self, signum: int, group: bool = False) -> float:
+    def stop(self, signum: int, group: bool = False, again_after: float | None = None) -> float:
         """Send ``signum`` (to the whole process group, as a terminal's Ctrl-C does, if ``group``);
-        the seconds until the command exited."""
+        once more after ``again_after`` seconds if the command still runs; the seconds until it exited."""
         start = time.monotonic()
-        if group:
-            os.killpg(self.proc.pid, signum)
-        else:
-            self.proc.send_signal(signum)
-        self.proc.wait(timeout=120)
+        send = (lambda: os.killpg(self.proc.pid, signum)) if group else (lambda: self.proc.send_signal(signum))
+        send()
+        try:
+            self.proc.wait(timeout=again_after or 120)
+        except subprocess.TimeoutExpired:
+            if again_after is None:
+                raise
+            send()
+            self.proc.wait(timeout=120)
         elapsed = time.monotonic() - start
         self.reader.join(timeout=10)
         self.out = self.proc.stdout.read()  # a summary table: far below a pipe's buffer
@@ -110,7 +128,7 @@ class Command:
     def check_clean_exit(self, code: int, elapsed: float, out_dir: Path) -> None:
         assert self.proc.returncode == code, self.stderr
         assert elapsed < STOP_WITHIN
-        assert "Traceback" not in self.stderr and "Traceback" not in self.out
+        assert "Traceback" not in self.stderr and "Traceback" not in self.out, self.stderr[-3000:]
         if out_dir.exists():
             assert not [p for p in out_dir.rglob("*") if p.name.startswith(".")], "a partial folder was left"
         assert list(self.tmp.rglob("*")) == [], "temporary files were left"
@@ -189,7 +207,8 @@ def test_sweep_stops_its_workers_and_writes_nothing(long_mip, tmp_path, engine, 
     while len(command.left_behind()) < 3 and time.monotonic() < deadline:  # the parent and two workers
         time.sleep(0.5)
     time.sleep(3)  # the workers are solving
-    elapsed = command.stop(signum, group)
+    # a Ctrl-C while the Dask cluster still starts is not seen (runtime.signals_held): a user presses again
+    elapsed = command.stop(signum, group, again_after=15 if engine == "dask" else None)
     command.check_clean_exit(code, elapsed, out)
     assert not out.exists() or list(out.iterdir()) == []
 
