@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,6 +88,17 @@ class Command:
                 left = deadline - time.monotonic()
                 assert left > 0 and self.proc.poll() is None, f"never printed {text!r}: {''.join(self.err)}"
                 self.seen.wait(min(left, 0.5))
+
+    def wait_until_started(self, timeout: float = 120.0) -> None:
+        """Until the command line has loaded and catches SIGTERM (``runtime.handle_signals``): a
+        Ctrl-C while Python still imports the libraries gets Python's own KeyboardInterrupt."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+            caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+            if caught & (1 << (signal.SIGTERM - 1)):
+                return
+            time.sleep(0.02)
 
     def stop(self, signum: int, group: bool = False, again_after: float | None = None) -> float:
         """Send ``signum`` (to the whole process group, as a terminal's Ctrl-C does, if ``group``);
@@ -221,3 +233,32 @@ def test_tornado_stops_and_writes_nothing(long_mip, tmp_path):
     elapsed = command.stop(signal.SIGINT)
     command.check_clean_exit(130, elapsed, out)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def quarter_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    result = subprocess.run([sys.executable, "-m", "allocator", "run", ROOT / "scenarios" / "quarter_12_weeks.yaml",
+                             "--out", out, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    [folder] = out.iterdir()
+    return folder
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.2, 0.5, 1.0])
+def test_decompose_interrupted_at_any_moment_writes_a_whole_folder_or_nothing(quarter_run, tmp_path, delay):
+    before = {p.name for p in quarter_run.iterdir()}
+    command = Command(tmp_path, "decompose", quarter_run)
+    command.wait_until_started()
+    time.sleep(delay)
+    elapsed = command.stop(signal.SIGINT)
+    new = {p.name for p in quarter_run.iterdir()} - before
+    assert "Traceback" not in command.stderr, command.stderr
+    if command.proc.returncode in (0, -signal.SIGINT):  # done before the signal (or Python was exiting): whole
+        [name] = new
+        assert (quarter_run / name / "targets_week.csv").is_file()
+        for path in new:
+            shutil.rmtree(quarter_run / path)
+    else:
+        command.check_clean_exit(130, elapsed, quarter_run)
+        assert new == set()
