@@ -336,6 +336,9 @@ def main() -> None:
         app()
     except BrokenPipeError:
         sys.exit(EXIT_NO_PLAN)
+    except KeyboardInterrupt as exc:  # outside a command's guard (the command line was still starting)
+        err.print("interrupted; nothing was written.")
+        sys.exit(runtime.exit_code(exc))
     except SystemExit as exc:
         code = exc.code
         if runtime.received() is not None and code == 1:  # click's "Aborted!": interrupted outside a guard

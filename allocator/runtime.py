@@ -278,6 +278,24 @@ def run_cbc(prob, cbc) -> None:
 # --- sweep workers -------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Start worker processes inside this block: they are born ignoring Ctrl-C (an ignored signal
+    is inherited across exec), so a Ctrl-C to the terminal's process group never finds a worker
+    half started. SIGTERM is held meanwhile and arrives at the end of the block; a Ctrl-C inside
+    the block is lost (press it again), which is why the block should only start processes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved_mask)
+
+
 def worker_init() -> None:
     """Initializer of a sweep worker process: Ctrl-C is the parent's to handle (no worker
     tracebacks), SIGTERM ends the worker quietly, and the worker exits when its parent dies."""

@@ -14,13 +14,15 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from allocator.runtime import worker_init
+from allocator.runtime import signals_held, worker_init
 from allocator.scenario import ScenarioError
 from allocator.scenario.errors import Problem
 from allocator.sensitivity.worker import ERROR, Job, PointSolver, run_chunk
@@ -98,7 +100,8 @@ def _run_local(job: Job, points, workers: int, rows: list, report) -> None:
     pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=worker_init)
     try:
-        futures = {pool.submit(run_chunk, job, chunk): chunk for chunk in chunks}
+        with signals_held():  # the workers start with Ctrl-C held, until worker_init ignores it
+            futures = {pool.submit(run_chunk, job, chunk): chunk for chunk in chunks}
         for future in as_completed(futures):
             try:
                 results = future.result()
@@ -126,18 +129,21 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
     """``scheduler``: ``None`` (a ``LocalCluster`` of ``workers`` processes for this sweep), an
     address such as ``tcp://host:8786``, or a ``dask.distributed.Client`` to reuse."""
     try:
+        import dask
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ScenarioError([Problem("--engine", None, "dask", "needs Dask: pip install 'dask[distributed]'")]) from None
-    cluster = client = None
+    cluster = client = scratch = None
     pids: dict = {}
     try:
         if scheduler is None:
-            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
-            pids = client.run(_own_worker)  # our workers: they ignore Ctrl-C and end with this process
+            scratch = tempfile.mkdtemp(prefix="allocator-dask-")  # removed even when workers are killed
+            with signals_held(), dask.config.set({"temporary-directory": scratch}):  # workers start with Ctrl-C held, until _own_worker ignores it
+                cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR, local_directory=scratch)
+                client = Client(cluster)
+                pids = client.run(_own_worker)  # our workers: they ignore Ctrl-C and end with this process
         elif isinstance(scheduler, str):
             try:
                 client = Client(scheduler, timeout="10s")
@@ -156,15 +162,27 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
                 results = _failed(chunk_of[future.key], exc)
             _collect(rows, results, report)
     except BaseException:  # Ctrl-C, SIGTERM: our own workers stop now, not after their batches
-        for pid in pids.values():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_own_workers(cluster, pids)
         raise
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _kill_own_workers(cluster, pids: dict) -> None:
+    """Kill the worker processes of the sweep's LocalCluster; their nannies close instead of restarting them."""
+    from distributed.core import Status
+
+    for nanny in getattr(cluster, "workers", {}).values():
+        with contextlib.suppress(Exception):
+            nanny.status = Status.closing_gracefully  # on its worker's exit a nanny then closes
+    for pid in pids.values():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _own_worker() -> int:
