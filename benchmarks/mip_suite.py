@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,7 @@ def run_child(who: str, scenario: str, limit: float) -> dict:
     from allocator import load_scenario
 
     s = load_scenario(scenario)
-    cpu = time.process_time()
+    cpu = _cpu()
     if who == "allocator":
         out = _allocator(s, limit)
     elif who == "baseline":
@@ -61,8 +62,14 @@ def run_child(who: str, scenario: str, limit: float) -> dict:
         import mip_research
 
         out = mip_research.run_variant(who, s, limit, GAP)
-    out["cpu"] = time.process_time() - cpu  # build + solve, this process (one solver thread)
+    out["cpu"] = _cpu() - cpu  # build + solve: this process and its children (CBC)
     return out
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _result(status, margin, gap, build, solve, trajectory, columns, integers, **extra) -> dict:
