@@ -73,6 +73,9 @@ VARIANTS: dict[str, Variant] = {
                            {**ONE_THREAD, "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False},
                            start=True, improve=True),
     "alloc-cbc": Variant(bm.Options(pwl="runs", staff="heads"), cbc=True),
+    "implicit": Variant(bm.Options(explicit=False), ONE_THREAD),
+    "alloc-implicit": Variant(bm.Options(pwl="runs", staff="heads", explicit=False),
+                              {**ONE_THREAD, "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}),
     "lpround2": Variant(highs=ONE_THREAD, start=True, improve=True, only_start=True),
 }
 
