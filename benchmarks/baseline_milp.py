@@ -20,6 +20,9 @@ formulation variants measured in ``docs/performance.md`` ("Integer plans: the MI
   without SOS constraints, HiGHS has none);
 * ``staff``: which staffing columns are integer: ``all``; ``heads`` (h and e, as the allocator);
   ``hires`` (n, o and e; h is integer through the flow); ``none`` (the LP relaxation);
+* ``explicit``: with ``False`` no ``x``, ``u``, ``P`` columns: every row that needs a spend, a
+  lift or the people cost takes the sum of segment (or breakpoint) and staffing terms instead,
+  as the allocator's model does;
 * ``bounds``: column bounds that hold for every plan (revenue of a cell at most base plus the
   curve's top; headcount between current, without releases, and current plus the hire limit
   times the periods so far): tighter capacity rows for presolve and the LP bound.
@@ -51,6 +54,7 @@ class Options:
     pwl: str = "incremental"  # incremental | runs | log
     staff: str = "all"  # all | heads | hires | none
     bounds: bool = False
+    explicit: bool = True  # spend, lift and people-cost columns; False: their sums of terms in every row
 
 
 @dataclass
@@ -129,20 +133,24 @@ def _rises(slopes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(slopes[1:] > slopes[:-1] * (1 + 1e-9) + 1e-12) + 1
 
 
-def _curve(b: _Builder, xs: np.ndarray, fs: np.ndarray, unit: float, pwl: str, binaries: list) -> tuple[int, int]:
-    """Spend and lift columns of one cell-period with ``u <= interpolant(x)``; returns (x, u)."""
-    x, u = b.cols(1)[0], b.cols(1)[0]
+def _curve(b: _Builder, xs: np.ndarray, fs: np.ndarray, unit: float, pwl: str, binaries: list,
+           explicit: bool = True) -> tuple[list, list]:
+    """One cell-period's curve with ``u <= interpolant(x)``: the terms of its spend ``x`` and lift
+    ``u`` (one column each when ``explicit``, else the segment or breakpoint columns)."""
+    x, u = (b.cols(1)[0], b.cols(1)[0]) if explicit else (None, None)
     w = np.diff(xs) / unit
     g = np.diff(fs) / np.diff(xs)
     rises = _rises(g)
     if pwl == "log" and len(rises):
-        _log_sos2(b, xs / unit, fs / unit, x, u, binaries)
-        return x, u
+        return _log_sos2(b, xs / unit, fs / unit, binaries, x, u)
     d = b.cols(len(w), 0.0, w)
-    b.row([(x, 1.0)] + [(col, -1.0) for col in d], 0.0, 0.0)
-    b.row([(u, 1.0)] + [(col, -gk) for col, gk in zip(d, g)], -INF, 0.0)
+    x_terms, u_terms = [(col, 1.0) for col in d], [(col, gk) for col, gk in zip(d, g)]
+    if explicit:
+        b.row([(x, 1.0)] + [(col, -k) for col, k in x_terms], 0.0, 0.0)
+        b.row([(u, 1.0)] + [(col, -k) for col, k in u_terms], -INF, 0.0)
+        x_terms, u_terms = [(x, 1.0)], [(u, 1.0)]
     if not len(rises):
-        return x, u
+        return x_terms, u_terms
     if pwl == "incremental":
         last = int(rises[-1])
         z = b.cols(last, 0.0, 1.0, integer=True)  # z[k-1]: segment k may fill (segment k-1 is full)
@@ -163,16 +171,20 @@ def _curve(b: _Builder, xs: np.ndarray, fs: np.ndarray, unit: float, pwl: str, b
                 b.row([(d[j], 1.0), (z, -w[j])], -INF, 0.0)
     else:
         raise ValueError(f"unknown pwl formulation {pwl!r}")
-    return x, u
+    return x_terms, u_terms
 
 
-def _log_sos2(b: _Builder, xs, fs, x: int, u: int, binaries: list) -> None:
-    """``(x, u)`` a convex combination of two neighbouring breakpoints, ceil(log2 K) binaries."""
+def _log_sos2(b: _Builder, xs, fs, binaries: list, x: int | None, u: int | None) -> tuple[list, list]:
+    """A convex combination of two neighbouring breakpoints with ceil(log2 K) binaries; returns
+    the terms of spend and lift (the columns ``x`` and ``u`` when given)."""
     K = len(xs) - 1
     lam = b.cols(K + 1, 0.0, 1.0)
     b.row([(col, 1.0) for col in lam], 1.0, 1.0)
-    b.row([(x, 1.0)] + [(col, -p) for col, p in zip(lam, xs)], 0.0, 0.0)
-    b.row([(u, 1.0)] + [(col, -f) for col, f in zip(lam, fs)], -INF, 0.0)
+    x_terms, u_terms = [(col, p) for col, p in zip(lam, xs)], [(col, f) for col, f in zip(lam, fs)]
+    if x is not None:
+        b.row([(x, 1.0)] + [(col, -k) for col, k in x_terms], 0.0, 0.0)
+        b.row([(u, 1.0)] + [(col, -k) for col, k in u_terms], -INF, 0.0)
+        x_terms, u_terms = [(x, 1.0)], [(u, 1.0)]
     bits = max(1, int(np.ceil(np.log2(K))))
     gray = [i ^ (i >> 1) for i in range(K)]  # segment i (points i, i+1) gets code gray[i]
     z = b.cols(bits, 0.0, 1.0, integer=True)
@@ -187,6 +199,7 @@ def _log_sos2(b: _Builder, xs, fs, x: int, u: int, binaries: list) -> None:
                 zeros.append(lam[j])
         b.row([(col, 1.0) for col in ones] + [(z[bit], -1.0)], -INF, 0.0)
         b.row([(col, 1.0) for col in zeros] + [(z[bit], 1.0)], -INF, 1.0)
+    return x_terms, u_terms
 
 
 def build(s, options: Options = Options()) -> Milp:
@@ -204,7 +217,7 @@ def build(s, options: Options = Options()) -> Milp:
     region_class = {r.id: r.class_ for r in s.regions}
     regions = [r.id for r in s.regions]
     binaries: list[int] = []
-    items = []  # per (cell, period): region, channel, period index, x, u, y
+    items = []  # per (cell, period): region, channel, period index, spend terms, lift terms, y
     spend_of_cell = []
     top = {}  # (region, t) -> largest revenue the region's cells can sell in t (model units)
     for cell in s.response:
@@ -215,37 +228,38 @@ def build(s, options: Options = Options()) -> Milp:
             base_t = season[t] * cell.base / unit
             if season[t] > 0 and hi > 0:
                 xs, fs = period_points(cell.curve, hi, season[t], shortest, tol)
-                x, u = _curve(b, xs, fs, unit, options.pwl, binaries)
+                x, u = _curve(b, xs, fs, unit, options.pwl, binaries, options.explicit)
                 ceiling = base_t + fs.max() / unit
             else:
-                x, u = b.cols(1, 0.0, 0.0)[0], b.cols(1, 0.0, 0.0)[0]
+                x, u = [], []
                 ceiling = base_t
             y = b.cols(1, 0.0, ceiling if options.bounds else INF)[0]
-            b.row([(y, 1.0), (u, -1.0)], -INF, base_t)  # y <= b + u
+            b.row([(y, 1.0)] + [(col, -k) for col, k in u], -INF, base_t)  # y <= b + u
             b.cost[y] = margin
-            b.cost[x] = -1.0
+            for col, k in x:
+                b.cost[col] = b.cost.get(col, 0.0) - k
             items.append((cell.region, cell.channel, t, x, u, y))
             top[(cell.region, t)] = top.get((cell.region, t), 0.0) + ceiling
             xs_of_cell.append(x)
             us_of_cell.append(u)
         spend_of_cell.append((cell, margin, xs_of_cell, us_of_cell))
         lo = cell.spend.min / unit
-        b.row([(x, 1.0) for x in xs_of_cell], lo if lo > 0 else -INF, hi / unit)
+        b.row([term for x in xs_of_cell for term in x], lo if lo > 0 else -INF, hi / unit)
         if cell.min_roi is not None:
-            b.row([(u_, margin) for u_ in us_of_cell] + [(x, -(1 + cell.min_roi)) for x in xs_of_cell], 0.0, INF)
+            b.row(_roi_terms([(margin, xs_of_cell, us_of_cell)], cell.min_roi), 0.0, INF)
     for ch in s.channels:
         if ch.min_roi is not None:
-            terms = [(u_, m) for c, m, xs_, us_ in spend_of_cell if c.channel == ch.id for u_ in us_]
-            terms += [(x, -(1 + ch.min_roi)) for c, m, xs_, us_ in spend_of_cell if c.channel == ch.id for x in xs_]
-            b.row(terms, 0.0, INF)
+            parts = [(m, xs_, us_) for c, m, xs_, us_ in spend_of_cell if c.channel == ch.id]
+            b.row(_roi_terms(parts, ch.min_roi), 0.0, INF)
 
     staff = _staffing(b, s, regions, periods, length, unit, items, top, options)
-    P = staff.pop("P")
+    P = staff.pop("P")  # terms of the people cost
     Z = b.cols(1)[0]
     b.cost[Z] = RESERVE_EPS
-    b.cost[P] = b.cost.get(P, 0.0) - 1.0
+    for col, k in P:
+        b.cost[col] = b.cost.get(col, 0.0) - k
     total = budget / unit
-    b.row([(it[3], 1.0) for it in items] + [(P, 1.0), (Z, 1.0)], -INF, total)
+    b.row([term for it in items for term in it[3]] + P + [(Z, 1.0)], -INF, total)
     b.row([(Z, 1.0)], s.budget.reserve.min * total, s.budget.reserve.max * total)
 
     for r in s.regions:
@@ -268,7 +282,7 @@ def build(s, options: Options = Options()) -> Milp:
 
     def quantity(share, flt):
         if share == "marketing_spend":
-            return [(it[3], 1.0) for it in items if passes(flt, it[0], it[2], it[1])]
+            return [term for it in items if passes(flt, it[0], it[2], it[1]) for term in it[3]]
         if share == "revenue":
             return [(it[5], 1.0) for it in items if passes(flt, it[0], it[2], it[1])]
         if share == "people_cost":
@@ -284,20 +298,27 @@ def build(s, options: Options = Options()) -> Milp:
             b.row(part + [(col, -p.max * coef) for col, coef in whole], -INF, 0.0)
 
     blocks = {key: np.asarray(staff[key], dtype=np.int64) for key in ("h", "n", "o", "e")}
-    blocks.update(x=np.array([it[3] for it in items]), u=np.array([it[4] for it in items]),
-                  y=np.array([it[5] for it in items]), P=np.array([P]), Z=np.array([Z]),
+    blocks.update(y=np.array([it[5] for it in items]), Z=np.array([Z]),
                   binaries=np.asarray(binaries, dtype=np.int64), e_mask=staff["e_mask"])
     return b.arrays(unit, blocks, (len(regions) if s.sales_force else 0, T))
 
 
+def _roi_terms(parts, rho: float) -> list:
+    """``m sum u - (1 + rho) sum x`` over ``(margin, spend terms per period, lift terms per period)``."""
+    terms = [(col, m * k) for m, _xs, us in parts for u in us for col, k in u]
+    return terms + [(col, -(1 + rho) * k) for _m, xs, _us in parts for x in xs for col, k in x]
+
+
 def _staffing(b: _Builder, s, regions, periods, length, unit, items, top, options: Options) -> dict:
     """Headcount flow, capacity, people cost ``P`` and the temp-staff share (families 3-5)."""
-    P = b.cols(1)[0]
+    column = b.cols(1)[0] if options.explicit else None  # P
     sf = s.sales_force
     T = len(periods)
-    out = {"P": P, "h": [], "n": [], "o": [], "e": [], "cost_terms": {}, "e_mask": np.zeros(0, dtype=bool)}
+    out = {"P": [] if column is None else [(column, 1.0)], "h": [], "n": [], "o": [], "e": [], "cost_terms": {},
+           "e_mask": np.zeros(0, dtype=bool)}
     if sf is None:
-        b.row([(P, 1.0)], 0.0, 0.0)
+        if column is not None:
+            b.row([(column, 1.0)], 0.0, 0.0)
         return out
     integer = {"all": "hnoe", "heads": "he", "hires": "noe", "none": ""}[options.staff]
     temp = sf.temp_staff
@@ -341,14 +362,17 @@ def _staffing(b: _Builder, s, regions, periods, length, unit, items, top, option
             b.row(capacity, -INF, 0.0)
             cost_terms[(region, t)] = cost
             previous = h
-    all_cost = [term for terms in cost_terms.values() for term in terms]
-    b.row([(P, 1.0)] + [(col, -coef) for col, coef in all_cost], 0.0, 0.0)
+    P = [term for terms in cost_terms.values() for term in terms]
+    if column is not None:
+        b.row([(column, 1.0)] + [(col, -coef) for col, coef in P], 0.0, 0.0)
+        P = [(column, 1.0)]
+    out["P"] = P
     share = temp.share_of_people_cost if temp is not None else None
     if share is not None:
         if share.min > 0:
-            b.row(temp_cost_terms + [(P, -share.min)], 0.0, INF)
+            b.row(temp_cost_terms + [(col, -share.min * k) for col, k in P], 0.0, INF)
         if share.max < 1:
-            b.row(temp_cost_terms + [(P, -share.max)], -INF, 0.0)
+            b.row(temp_cost_terms + [(col, -share.max * k) for col, k in P], -INF, 0.0)
     out["cost_terms"] = cost_terms
     out["e_mask"] = e_mask
     return out

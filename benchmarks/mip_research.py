@@ -14,7 +14,13 @@ from it and fix them; solve the remaining small MIP (curve binaries and temp sta
 seconds; hand its plan to HiGHS as the MIP start of the full model (``Highs.setSolution``).
 
 ``lpround`` stops after that first plan: continuous hires with rounding, no branch and bound on
-the headcount; its gap is measured against the LP relaxation's bound.
+the headcount; its gap is measured against the LP relaxation's bound. ``start2`` / ``lpround2``
+then improve it: a short MIP with every headcount between the floor and the ceiling of its LP
+value (a RENS-like neighbourhood), started from the rounded plan.
+
+``alloc-form`` is the allocator's own formulation rebuilt here (the ``runs`` gates, integer
+heads with continuous hires and releases, RINS/RENS off) with the baseline's explicit ``x``,
+``u``, ``P`` columns; ``alloc-start`` adds the first plan, ``alloc-cbc`` solves it with CBC.
 """
 
 from __future__ import annotations
@@ -63,6 +69,13 @@ VARIANTS: dict[str, Variant] = {
     "lpround": Variant(highs=ONE_THREAD, start=True, only_start=True),
     "cbc": Variant(cbc=True),
     "start2": Variant(highs=ONE_THREAD, start=True, improve=True),
+    "alloc-start": Variant(bm.Options(pwl="runs", staff="heads"),
+                           {**ONE_THREAD, "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False},
+                           start=True, improve=True),
+    "alloc-cbc": Variant(bm.Options(pwl="runs", staff="heads"), cbc=True),
+    "implicit": Variant(bm.Options(explicit=False), ONE_THREAD),
+    "alloc-implicit": Variant(bm.Options(pwl="runs", staff="heads", explicit=False),
+                              {**ONE_THREAD, "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}),
     "lpround2": Variant(highs=ONE_THREAD, start=True, improve=True, only_start=True),
 }
 

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,7 @@ def run_child(who: str, scenario: str, limit: float) -> dict:
     from allocator import load_scenario
 
     s = load_scenario(scenario)
-    cpu = time.process_time()
+    cpu = _cpu()
     if who == "allocator":
         out = _allocator(s, limit)
     elif who == "baseline":
@@ -61,8 +62,14 @@ def run_child(who: str, scenario: str, limit: float) -> dict:
         import mip_research
 
         out = mip_research.run_variant(who, s, limit, GAP)
-    out["cpu"] = time.process_time() - cpu  # build + solve, this process (one solver thread)
+    out["cpu"] = _cpu() - cpu  # build + solve: this process and its children (CBC)
     return out
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _result(status, margin, gap, build, solve, trajectory, columns, integers, **extra) -> dict:
@@ -193,6 +200,26 @@ def merged(files: list[Path]) -> list[dict]:
     return rows
 
 
+def matrix(rows: list[dict]) -> str:
+    """Solvers x shapes: ``t s`` (CPU s) when the gap closed, else the final gap (CPU s)."""
+    shapes = list(dict.fromkeys(r["shape"] for r in rows))
+    solvers = list(dict.fromkeys(r["who"] for r in rows))
+    cell = {(r["shape"], r["who"]): r["result"] for r in rows}
+    lines = ["| solver | " + " | ".join(shapes) + " |", "|---|" + "--:|" * len(shapes)]
+    for who in solvers:
+        out = []
+        for shape in shapes:
+            r = cell.get((shape, who))
+            if r is None or r.get("status") == "error":
+                out.append("")
+                continue
+            t = time_to_gap(r, 0.0)
+            cpu = r.get("cpu", 0.0)
+            out.append(f"**{t:.1f} s** ({cpu:.1f})" if t is not None else f"{_fmt_gap(r.get('gap'))} ({cpu:.1f})")
+        lines.append(f"| {who} | " + " | ".join(out) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="30 s per solve instead of 120 s")
@@ -201,11 +228,13 @@ def main() -> None:
     ap.add_argument("--variants", default="allocator,baseline", help="allocator, baseline, research variants")
     ap.add_argument("--json", type=Path, default=None, help="also write every result here")
     ap.add_argument("--child", nargs=4, metavar=("WHO", "SCENARIO", "LIMIT", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--matrix", action="store_true", help="with --merge: one row per solver, one column per shape")
     ap.add_argument("--merge", nargs="+", type=Path, default=None,
                     help="print one table from the .partial.jsonl files of earlier runs (no solving)")
     args = ap.parse_args()
     if args.merge:
-        print(table(merged(args.merge), args.limit or 120.0))
+        rows = merged(args.merge)
+        print(matrix(rows) if args.matrix else table(rows, args.limit or 120.0))
         return
     if args.child:
         who, scenario, limit, out = args.child

@@ -77,6 +77,8 @@ def tiny(tmp_path_factory):
     bm.Options(pwl="log"),
     bm.Options(staff="heads", bounds=True),
     bm.Options(staff="hires"),
+    bm.Options(explicit=False),
+    bm.Options(pwl="log", explicit=False),
 ])
 def test_baseline_finds_the_allocators_optimum(tiny, options):
     scenario, plan = tiny
