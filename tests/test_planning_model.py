@@ -238,3 +238,14 @@ def test_plan_tables_read_capacity_and_people_cost_from_the_staffing_family():
               + sf.release_cost * h.releases.sum() + sf.temp_staff.cost_per_head * h.temp.sum())
     assert plan.summary["people_cost"] == pytest.approx(people, rel=1e-12)
     assert isinstance(pd.DataFrame(plan.constraints), pd.DataFrame)
+
+
+@pytest.mark.parametrize("scenario", ["annual_plan.yaml", "quarter_12_weeks.yaml", "infeasible_growth.yaml"])
+def test_every_row_names_each_column_once(scenario):
+    """The matrix takes rows as the families give them: a repeated column would be a bug."""
+    data = planning_data(load_scenario(SCENARIOS / scenario))
+    for model in (build_model(data), build_model(data, elastic=True), build_model(data, budget_slack=True)):
+        m = model.form.matrix
+        for i in range(m.shape[0]):
+            cols = m.indices[m.indptr[i]:m.indptr[i + 1]]
+            assert len(np.unique(cols)) == len(cols), (model.kinds[i], model.labels[i])

@@ -78,11 +78,12 @@ def add_response(model, reuse=None) -> None:
     if reuse is not None and reuse.response_key == key and reuse.blocks["response"][::2] == start:
         model.copy_block(reuse, "response")
         model.segments, model.revenue, model.response_rows = reuse.segments, reuse.revenue, reuse.response_rows
-        model.breakpoints = reuse.breakpoints
+        model.breakpoints, model.cell_segments = reuse.breakpoints, reuse.cell_segments
+        model.segment_cols, model.filter_cache = reuse.segment_cols, reuse.filter_cache
+        rhs, rows = model.rhs, iter(model.response_rows.values())  # cell by cell, period by period
         for cell in data.cells:  # the right-hand sides (base revenue) are the only numbers left
             for period in data.periods:
-                model.rhs[model.response_rows[(cell.region, cell.channel, period)]] = (
-                    data.season[period] * cell.base / unit)
+                rhs[next(rows)] = data.season[period] * cell.base / unit
         model.response_key = key
         return
     positive = [s for s in data.season.values() if s > 0]
@@ -109,6 +110,10 @@ def add_response(model, reuse=None) -> None:
             name = f"response[{cell_label(cell.region, cell.channel)},{period}]"
             model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, name, t, LE, base, unit,
                                                    region=cell.region, period=period)
+        cell_cols = [model.segments[(cell.region, cell.channel, p)][0] for p in data.periods]
+        model.cell_segments[(cell.region, cell.channel)] = np.concatenate(cell_cols) if cell_cols else cols[:0]
+    parts = list(model.cell_segments.values())
+    model.segment_cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     model.response_key = key
 
 
@@ -126,8 +131,8 @@ def add_spend_bounds(model) -> None:
     """Family 2: ``lo <= sum_t x <= hi`` per cell."""
     data, unit = model.data, model.unit
     for cell in data.cells:
-        keys = [(cell.region, cell.channel, t) for t in data.periods]
-        t = model.spend_terms(keys)
+        cols = model.cell_segments[(cell.region, cell.channel)]
+        t = (cols, np.ones(len(cols)))
         label = cell_label(cell.region, cell.channel)
         coords = (cell.region, cell.channel)
         if cell.lo > 0:
