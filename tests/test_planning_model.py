@@ -249,3 +249,16 @@ def test_every_row_names_each_column_once(scenario):
         for i in range(m.shape[0]):
             cols = m.indices[m.indptr[i]:m.indptr[i + 1]]
             assert len(np.unique(cols)) == len(cols), (model.kinds[i], model.labels[i])
+
+
+def test_a_solver_failure_is_status_error_with_the_solvers_message():
+    from allocator.api import plan_of
+    from allocator.solve import HighsRunner
+
+    model = build_model(planning_data(lp_scenario()))
+    form = model.form
+    form.c[0] = np.nan  # HiGHS refuses such a model
+    solution = HighsRunner(form).run(None, 1e-4)
+    assert solution.status == Status.ERROR and "HiGHS" in solution.message
+    plan = plan_of(model, solution)
+    assert plan.status == "error" and not plan.has_plan and plan.summary["message"] == solution.message
