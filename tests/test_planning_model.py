@@ -262,3 +262,14 @@ def test_a_solver_failure_is_status_error_with_the_solvers_message():
     assert solution.status == Status.ERROR and "HiGHS" in solution.message
     plan = plan_of(model, solution)
     assert plan.status == "error" and not plan.has_plan and plan.summary["message"] == solution.message
+
+
+def test_importing_the_plotting_modules_leaves_the_matplotlib_backend_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import allocator.report.html, allocator.report.comparison, "
+            "allocator.sensitivity.plots, allocator.frontier, allocator.cli; print(matplotlib.get_backend())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "svg"
