@@ -110,6 +110,16 @@ class _Index:
     release_cols: np.ndarray  # -1 where a period has no release column
     temp_cols: np.ndarray  # -1 where a period has no temp staff
     visible: np.ndarray  # rows shown in constraints.csv
+    seg_start: np.ndarray  # each segment's first spend (currency) and width, for the interpolated lift
+    seg_width: np.ndarray
+    seg_slope: np.ndarray
+    response_rows: np.ndarray  # per cell-period its response row (rhs: base revenue, model units)
+    region_of: np.ndarray  # per cell-period: its region's position, and its (region, period) staff position
+    staff_of: np.ndarray
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _index(model: PlanningModel) -> _Index:
@@ -126,10 +136,19 @@ def _index(model: PlanningModel) -> _Index:
     def cols(where: dict) -> np.ndarray:
         return np.array([where.get(k, -1) for k in staff], dtype=np.int64)
 
+    starts = [bp.spend[:-1] if bp is not None else np.zeros(0) for bp in breaks]
+    widths = [np.diff(bp.spend) if bp is not None else np.zeros(0) for bp in breaks]
+    slopes = [bp.slopes if bp is not None else np.zeros(0) for bp in breaks]
+    region = {r: k for k, r in enumerate(data.regions)}
+    staff_at = {key: k for k, key in enumerate(staff)}
     index = _Index(keys, breaks, np.concatenate(seg_cols) if seg_cols else np.zeros(0, np.int64), seg_key,
                    np.array([model.revenue[k] for k in keys], dtype=np.int64), staff, cols(model.core),
                    cols(model.hires), cols(model.releases), cols(model.temp),
-                   np.array([k not in HIDDEN_KINDS for k in model.kinds], dtype=bool))
+                   np.array([k not in HIDDEN_KINDS for k in model.kinds], dtype=bool),
+                   _concat(starts), _concat(widths), _concat(slopes),
+                   np.array([model.response_rows[k] for k in keys], dtype=np.int64),
+                   np.array([region[k[0]] for k in keys], dtype=np.int64),
+                   np.array([staff_at.get((k[0], k[2]), -1) for k in keys], dtype=np.int64))
     model._plan_index = ((model.response_key, model.ncols, model.nrows), index)
     return index
 
@@ -158,7 +177,9 @@ def plan_arrays(model: PlanningModel, solution: Solution) -> PlanArrays:
     ix = _index(model)
     n = len(ix.keys)
     spend = np.maximum(0.0, np.bincount(ix.seg_key, weights=x[ix.seg_cols], minlength=n) * unit)
-    lift = np.array([float(bp.interpolate(s)) if bp is not None else 0.0 for bp, s in zip(ix.breaks, spend)])
+    # the interpolant at the spend: each segment filled up to the spend, times its slope
+    fill = np.clip(spend[ix.seg_key] - ix.seg_start, 0.0, ix.seg_width)
+    lift = np.bincount(ix.seg_key, weights=fill * ix.seg_slope, minlength=n)
     exact, roi = np.zeros(n), np.full(n, np.nan)
     width = len(data.periods)
     season = np.array([data.season[p] for p in data.periods])
@@ -210,16 +231,11 @@ def totals(model: PlanningModel, solution: Solution, a: PlanArrays | None = None
     """The summary of a solved model (``summary.json``): used by ``tabulate`` and by sweep rows."""
     a = plan_arrays(model, solution) if a is None else a
     data = model.data
-    headcount = pd.DataFrame({"region": [k[0] for k in a.staff_keys], "period": [k[1] for k in a.staff_keys],
-                              "capacity": _capacity(model, solution, a)})
-    allocation = pd.DataFrame({"region": [k[0] for k in a.keys], "channel": [k[1] for k in a.keys],
-                               "period": [k[2] for k in a.keys], "spend": a.spend, "lift": a.lift,
-                               "revenue": a.revenue})
-    exact_gain = _exact_gain(model, allocation, headcount, a.exact)
+    gain = exact_gain(model, a, _capacity(model, solution, a))
     spend, revenue = float(a.spend.sum()), float(a.revenue.sum())
     people = _people(model, solution, a)
     pwl_objective = float(a.margin @ a.revenue) - spend - people
-    objective = pwl_objective + exact_gain  # what the plan earns on the exact curves (docs/exact-curves.md)
+    objective = pwl_objective + gain  # what the plan earns on the exact curves (docs/exact-curves.md)
     return {
         "scenario": data.scenario.scenario,
         "status": str(solution.status),
@@ -274,7 +290,7 @@ def tabulate(model: PlanningModel, solution: Solution) -> Plan:
     return Plan(data.scenario, solution.status, summary, allocation, headcount, constraints.reset_index(drop=True))
 
 
-def _exact_gain(model: PlanningModel, allocation: pd.DataFrame, headcount: pd.DataFrame, exact: np.ndarray) -> float:
+def exact_gain(model: PlanningModel, a: PlanArrays, capacity: np.ndarray) -> float:
     """Margin the plan gains (or loses) when each cell's lift is read off the exact curve.
 
     Where the exact curve gives less than the interpolant, a target above base + exact lift is
@@ -283,28 +299,31 @@ def _exact_gain(model: PlanningModel, allocation: pd.DataFrame, headcount: pd.Da
     margin first).
     """
     data = model.data
-    a = allocation.assign(exact=exact, margin=[data.margin[(r, c)] for r, c in zip(allocation.region, allocation.channel)])
-    a["base"] = [data.season[p] * cell.base for cell in data.cells for p in data.periods]
+    ix = _index(model)
+    base = np.asarray(model.rhs)[ix.response_rows] * model.unit  # read now: an update may change it
+    delta = a.exact - a.lift
+    short = delta < 0
+    gain = -float(a.margin[short] @ np.maximum(0.0, a.revenue - (base + a.exact))[short])
     tol = 1e-6 * data.budget
-    cap_room = {}
-    if not headcount.empty:
-        sold = a.groupby(["region", "period"]).revenue.sum()
-        cap_room = {(r, p): c - sold.get((r, p), 0.0) for r, p, c in zip(headcount.region, headcount.period, headcount.capacity)}
-    sold_r = a.groupby("region").revenue.sum()
-    pot_room = {r: cap - sold_r.get(r, 0.0) for r, cap in data.potential.items()}
-    gain = 0.0
-    for row in a.sort_values("margin", ascending=False, kind="stable").itertuples():
-        delta = row.exact - row.lift
-        if delta < 0:
-            gain -= row.margin * max(0.0, row.revenue - (row.base + row.exact))
-        elif row.revenue >= row.base + row.lift - tol:  # demand-limited: it could sell more
-            room = min(cap_room.get((row.region, row.period), np.inf), pot_room.get(row.region, np.inf))
-            extra = max(0.0, min(delta, room))
-            gain += row.margin * extra
-            if (row.region, row.period) in cap_room:
-                cap_room[(row.region, row.period)] -= extra
-            if row.region in pot_room:
-                pot_room[row.region] -= extra
+    cap_room = capacity - np.bincount(ix.staff_of[ix.staff_of >= 0], weights=a.revenue[ix.staff_of >= 0],
+                                      minlength=len(capacity)) if len(capacity) else capacity
+    sold = np.bincount(ix.region_of, weights=a.revenue, minlength=len(data.regions))
+    pot_room = np.array([data.potential[r] - sold[k] if r in data.potential else np.inf
+                         for k, r in enumerate(data.regions)])
+    gains = (delta > 0) & (a.revenue >= base + a.lift - tol)  # demand-limited: it could sell more
+    # without a capacity or potential row to share, a cell sells its whole extra lift
+    shared = (ix.staff_of >= 0) | np.isfinite(pot_room)[ix.region_of]
+    gain += float(a.margin[gains & ~shared] @ delta[gains & ~shared])
+    order = np.argsort(-a.margin, kind="stable")  # highest margin first, ties in the table's order
+    cap_room, pot_room = cap_room.tolist(), pot_room.tolist()
+    for k in order[(gains & shared)[order]].tolist():
+        staff, region = int(ix.staff_of[k]), int(ix.region_of[k])
+        room = min(cap_room[staff] if staff >= 0 else np.inf, pot_room[region])
+        extra = max(0.0, min(float(delta[k]), room))
+        gain += float(a.margin[k]) * extra
+        if staff >= 0:
+            cap_room[staff] -= extra
+        pot_room[region] -= extra
     return gain
 
 

@@ -92,6 +92,7 @@ class HighsRunner:
         self.highs.setOptionValue("mip_heuristic_run_rins", False)
         self.highs.setOptionValue("mip_heuristic_run_rens", False)
         self.dual: HighsRunner | None = None  # the shadow-price LP of a MIP, passed once and kept
+        self.load_error: str | None = None
         self._pass(form.lb if lb is None else lb, form.ub if ub is None else ub,
                    form.integer if integer is None else integer, cost)
 
@@ -108,7 +109,8 @@ class HighsRunner:
         lp.a_matrix_.value_ = f.matrix.data
         if integer.any():
             lp.integrality_ = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
-        self.highs.passModel(lp)
+        if self.highs.passModel(lp) == highspy.HighsStatus.kError:
+            self.load_error = "HiGHS could not load the model (passModel failed: a NaN or infinite coefficient?)"
 
     def apply(self, change: Change, form: LinearForm) -> None:
         """Push ``change`` into the live model (and its shadow-price LP); ``form`` is the new arrays."""
@@ -142,6 +144,10 @@ class HighsRunner:
         h.setOptionValue("time_limit", float(time_limit) if time_limit else INF)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         start = time.perf_counter()
+        if self.load_error is not None:
+            nan = np.full(len(f.row_lo), np.nan)
+            return Solution(Status.ERROR, np.array([]), np.array([]), nan, float("nan"), 0.0,
+                            time.perf_counter() - start, "highs", self.load_error)
         deadline = Deadline(time_limit)  # the dual LP below counts against the same limit
         outcome = run_highs(h, bool(f.integer.any()))
         status, message = _highs_status(h, outcome)
@@ -208,8 +214,9 @@ def _highs_status(h: highspy.Highs, outcome) -> tuple[Status, str]:
         return Status.OPTIMAL, ""
     if ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
         return Status.INFEASIBLE, ""
-    if ms in _ERRORS or outcome == highspy.HighsStatus.kError:
-        return Status.ERROR, f"HiGHS: {h.modelStatusToString(ms)}"
+    unknown = ms in (highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kNotset) and not has_plan
+    if ms in _ERRORS or outcome == highspy.HighsStatus.kError or unknown:
+        return Status.ERROR, f"HiGHS: {h.modelStatusToString(ms)} (run status {outcome.name})"
     return (Status.FEASIBLE if has_plan else Status.NOT_SOLVED), ""
 
 

@@ -225,7 +225,7 @@ def print_tables(rows: list[dict]) -> None:
               f"{'-' if s.get('rel_diff') is None else format(s['rel_diff'], '.1e')} | {s['model_check']} | {s['runs']} |")
 
     print("\n### Where the allocator's time goes (medians, seconds)\n")
-    print("| case | interpreter start + exit | imports | load | build (data + PuLP) | linear_form | passModel | HiGHS run "
+    print("| case | interpreter start + exit | imports | load | build (data + arrays) | linear_form | passModel | HiGHS run "
           "| duals re-solve | tabulate | decompose | write | other | in-process (load..write) | wall "
           "| RSS after imports MiB |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")

@@ -238,3 +238,38 @@ def test_plan_tables_read_capacity_and_people_cost_from_the_staffing_family():
               + sf.release_cost * h.releases.sum() + sf.temp_staff.cost_per_head * h.temp.sum())
     assert plan.summary["people_cost"] == pytest.approx(people, rel=1e-12)
     assert isinstance(pd.DataFrame(plan.constraints), pd.DataFrame)
+
+
+@pytest.mark.parametrize("scenario", ["annual_plan.yaml", "quarter_12_weeks.yaml", "infeasible_growth.yaml"])
+def test_every_row_names_each_column_once(scenario):
+    """The matrix takes rows as the families give them: a repeated column would be a bug."""
+    data = planning_data(load_scenario(SCENARIOS / scenario))
+    for model in (build_model(data), build_model(data, elastic=True), build_model(data, budget_slack=True)):
+        m = model.form.matrix
+        for i in range(m.shape[0]):
+            cols = m.indices[m.indptr[i]:m.indptr[i + 1]]
+            assert len(np.unique(cols)) == len(cols), (model.kinds[i], model.labels[i])
+
+
+def test_a_solver_failure_is_status_error_with_the_solvers_message():
+    from allocator.api import plan_of
+    from allocator.solve import HighsRunner
+
+    model = build_model(planning_data(lp_scenario()))
+    form = model.form
+    form.c[0] = np.nan  # HiGHS refuses such a model
+    solution = HighsRunner(form).run(None, 1e-4)
+    assert solution.status == Status.ERROR and "HiGHS" in solution.message
+    plan = plan_of(model, solution)
+    assert plan.status == "error" and not plan.has_plan and plan.summary["message"] == solution.message
+
+
+def test_importing_the_plotting_modules_leaves_the_matplotlib_backend_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import allocator.report.html, allocator.report.comparison, "
+            "allocator.sensitivity.plots, allocator.frontier, allocator.cli; print(matplotlib.get_backend())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "svg"

@@ -41,6 +41,20 @@ def terms(*parts: Terms) -> Terms:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def combine(t: Terms) -> Terms:
+    """``t`` with repeated columns summed (one entry per column; the matrix takes rows as given)."""
+    cols, vals = t
+    if len(cols) < 2:
+        return t
+    size = int(cols.max()) + 1
+    present = np.zeros(size, dtype=bool)
+    present[cols] = True
+    unique = np.flatnonzero(present)
+    if len(unique) == len(cols):
+        return t
+    return unique, np.bincount(cols, weights=vals, minlength=size)[unique]
+
+
 def scaled(t: Terms, factor: float) -> Terms:
     return t[0], t[1] * factor
 
@@ -112,6 +126,9 @@ class PlanningModel:
     revenue: dict = field(default_factory=dict)
     response_rows: dict = field(default_factory=dict)
     breakpoints: dict = field(default_factory=dict)  # (region, channel, period) -> Breakpoints | None
+    cell_segments: dict = field(default_factory=dict)  # (region, channel) -> its segment columns, all periods
+    segment_cols: np.ndarray = field(default_factory=lambda: NO_TERMS[0])  # every segment column, in key order
+    filter_cache: dict = field(default_factory=dict)  # policy filters over cells -> their terms
     # staffing: per (region, period)
     core: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
@@ -204,6 +221,8 @@ class PlanningModel:
         return None
 
     def spend_terms(self, keys) -> Terms:
+        if keys is self.segments:  # all of them
+            return self.segment_cols, np.ones(len(self.segment_cols))
         parts = [self.segments[k][0] for k in keys if k in self.segments]
         cols = np.concatenate(parts) if parts else NO_TERMS[0]
         return cols, np.ones(len(cols))
@@ -239,8 +258,8 @@ class PlanningModel:
         np.cumsum(lengths, out=indptr[1:])
         indices = np.concatenate(self.row_cols) if m else np.zeros(0, dtype=np.int64)
         values = np.concatenate(self.row_vals) if m else np.zeros(0)
+        # every family gives each column once per row (``combine`` where parts may repeat one)
         matrix = sp.csr_matrix((values, indices, indptr), shape=(m, n))
-        matrix.sum_duplicates()  # sorted columns, repeated ones summed (zeros stay as entries)
         sense = np.asarray(self.sense, dtype=np.int64)
         rhs = np.asarray(self.rhs, dtype=float)
         row_lo = np.where(sense == LE, -INF, rhs)
@@ -334,8 +353,9 @@ def _family(model: PlanningModel, name: str, add) -> None:
 def margin_terms(model: PlanningModel) -> Terms:
     """``M = sum m*y - sum x - P`` in model units."""
     data = model.data
-    revenue = (np.fromiter(model.revenue.values(), dtype=np.int64, count=len(model.revenue)),
-               np.array([data.margin[key[:2]] for key in model.revenue]))
+    width = len(data.periods)
+    margin = np.repeat(np.array([c.margin for c in data.cells]), width)  # revenue runs cell by cell, period by period
+    revenue = (np.fromiter(model.revenue.values(), dtype=np.int64, count=len(model.revenue)), margin)
     spend = model.spend_terms(model.segments)
     people = model.people_terms(model.people_cost_terms)
     return terms(revenue, scaled(spend, -1.0), scaled(people, -1.0))

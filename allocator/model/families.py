@@ -15,6 +15,12 @@ def _terms(*parts):
     return terms(*parts)
 
 
+def _combined(*parts):
+    from allocator.model.build import combine, terms
+
+    return combine(terms(*parts))
+
+
 def _one(col: int, coef: float = 1.0):
     return np.array([col], dtype=np.int64), np.array([coef])
 
@@ -39,18 +45,27 @@ def add_budget_and_reserve(model) -> None:
 def add_growth_floors(model) -> None:
     """Family 8: ``sum_ct y_rct >= (1 + g_r) LY_r`` per region with a floor."""
     data, unit = model.data, model.unit
+    by_region = _revenue_by_region(model)
     for region, g in data.growth_floor.items():
         floor = (1 + g) * data.last_year[region]
-        keys = [k for k in model.revenue if k[0] == region]
+        keys = by_region.get(region, [])
         model.add_row(RowKind.GROWTH_FLOOR, (region,), f"growth_floor[{region}]", model.revenue_terms(keys), GE,
                       floor / unit, unit, size=max(floor, 1.0), region=region, growth=g, floor=floor)
+
+
+def _revenue_by_region(model) -> dict[str, list]:
+    keys: dict[str, list] = {}
+    for k in model.revenue:
+        keys.setdefault(k[0], []).append(k)
+    return keys
 
 
 def add_potential(model) -> None:
     """Family 9: ``sum_ct y_rct <= POT_r``."""
     unit = model.unit
+    by_region = _revenue_by_region(model)
     for region, cap in model.data.potential.items():
-        keys = [k for k in model.revenue if k[0] == region]
+        keys = by_region.get(region, [])
         model.add_row(RowKind.POTENTIAL, (region,), f"potential[{region}]", model.revenue_terms(keys), LE,
                       cap / unit, unit)
 
@@ -82,9 +97,8 @@ def add_roi_floors(model) -> None:
 def _roi_row(model, coords: tuple, target: str, keys, rho: float, reach: float) -> None:
     """The ROI floor of ``target`` (a cell label or a channel id) over ``keys``."""
     margin = model.data.margin
-    lift = model.lift_terms(keys, lambda key: margin[key[:2]])
-    spend = model.spend_terms(keys)
-    t = _terms(lift, (spend[0], spend[1] * -(1 + rho)))
+    cols, lift = model.lift_terms(keys, lambda key: margin[key[:2]])  # the segments, in the spend's order
+    t = (cols, lift - (1 + rho))
     model.add_row(RowKind.MIN_ROI, coords, f"min_roi[{target}]", t, GE, 0.0, model.unit,
                   size=max(reach * (1 + rho), 1.0), roi=rho, target=target)
 
@@ -99,7 +113,7 @@ def add_policies(model) -> None:
         for bound, sense, label in ((policy.min, GE, "min"), (policy.max, LE, "max")):
             if bound is None:
                 continue
-            t = _terms(part, (base[0], base[1] * -bound))
+            t = _combined(part, (base[0], base[1] * -bound))
             model.add_row(RowKind.POLICY, (policy.name, label), f"policy[{policy.name}].{label}", t, sense, 0.0,
                           scale, size=size, policy=policy.name, bound=bound, side=label, quantity=policy.share)
 
@@ -107,12 +121,15 @@ def add_policies(model) -> None:
 def quantity(model, name: str, flt):
     """Terms of Q(F) in model units and the row scale (currency per model unit, or 1 for heads)."""
     data = model.data
-    if name == "marketing_spend":
-        keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
-        return model.spend_terms(keys), model.unit
-    if name == "revenue":
-        keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
-        return model.revenue_terms(keys), model.unit
+    classes = tuple(data.region_class.items())
+    if name in ("marketing_spend", "revenue"):
+        # what a filter selects depends on the cells only: kept with the response block for updates
+        cached = model.filter_cache.get((name, repr(flt), classes))
+        if cached is None:
+            keys = [k for k in model.revenue if data.matches(flt, k[0], k[2], k[1])]
+            cached = model.spend_terms(keys) if name == "marketing_spend" else model.revenue_terms(keys)
+            model.filter_cache[(name, repr(flt), classes)] = cached
+        return cached, model.unit
     keys = [k for k in model.people_cost_terms if data.matches(flt, k[0], k[1])]
     if name == "people_cost":
         return model.people_terms(keys), model.unit

@@ -34,24 +34,28 @@ def cell_breakpoints(model, cell, period: str, shortest: float | None = None) ->
     smallest positive seasonality (computed when not given)."""
     data = model.data
     season = data.season[period]
-    hi = curve_hi(cell)
-    if season <= 0 or hi <= 0:
-        return None
-    annual = annual_breakpoints(data, cell, shortest)
-    far = REACH * hi * (data.reach_scale if cell.follows_budget else 1.0)
-    reach = far / season
-    keep = annual.spend < reach
-    xs = np.append(annual.spend[keep], reach)
-    return Breakpoints(xs * season, annual.interpolate(xs) * season)
-
-
-def annual_breakpoints(data, cell, shortest: float | None = None) -> Breakpoints:
-    """A cell's annual-curve breakpoints, shared by its periods: far enough for the period with
-    the least seasonality, with the refinement's extra points, raised in the certificate model
-    (``allocator/exact.py``)."""
     if shortest is None:
         shortest = min(s for s in data.season.values() if s > 0)
+    annual, far = _annual(data, cell, shortest)
+    if annual is None or season <= 0:
+        return None
+    return _period(annual, far, season)
+
+
+def annual_breakpoints(data, cell, shortest: float | None = None) -> Breakpoints | None:
+    """A cell's annual-curve breakpoints, shared by its periods (``None`` when it cannot spend)."""
+    if shortest is None:
+        shortest = min(s for s in data.season.values() if s > 0)
+    return _annual(data, cell, shortest)[0]
+
+
+def _annual(data, cell, shortest: float | None) -> tuple[Breakpoints | None, float]:
+    """The cell's annual breakpoints, reaching far enough for its shortest period, with the
+    exact-curve refinement's extra points, raised onto an upper envelope in the certificate model
+    (``allocator/exact.py``)."""
     hi = curve_hi(cell)
+    if hi <= 0 or shortest is None:
+        return None, 0.0
     far = REACH * hi * (data.reach_scale if cell.follows_budget else 1.0)
     annual = breakpoints(cell.curve, hi, far / shortest, data.tolerance)
     extra = data.extra_points.get((cell.region, cell.channel))
@@ -59,7 +63,15 @@ def annual_breakpoints(data, cell, shortest: float | None = None) -> Breakpoints
         annual = annual.with_points(cell.curve, extra)
     if data.overestimate:
         annual = overestimate(cell.curve, annual)
-    return annual
+    return annual, far
+
+
+def _period(annual: Breakpoints, far: float, season: float) -> Breakpoints:
+    """A period's curve ``s f(x / s)``: the annual breakpoints below its reach, then the reach."""
+    reach = far / season
+    n = int(np.searchsorted(annual.spend, reach))  # breakpoints below the reach (they ascend)
+    xs = np.append(annual.spend[:n], reach)
+    return Breakpoints(xs * season, annual.interpolate(xs) * season)
 
 
 def _breakpoint_inputs(model, data) -> tuple:
@@ -96,41 +108,52 @@ def add_response(model, reuse=None) -> None:
     if reuse is not None and reuse.response_key == key and reuse.blocks["response"][::2] == start:
         model.copy_block(reuse, "response")
         model.segments, model.revenue, model.response_rows = reuse.segments, reuse.revenue, reuse.response_rows
-        model.breakpoints = reuse.breakpoints
+        model.breakpoints, model.cell_segments = reuse.breakpoints, reuse.cell_segments
+        model.segment_cols, model.filter_cache = reuse.segment_cols, reuse.filter_cache
+        rhs, rows = model.rhs, iter(model.response_rows.values())  # cell by cell, period by period
         for cell in data.cells:  # the right-hand sides (base revenue) are the only numbers left
             for period in data.periods:
-                k = (cell.region, cell.channel, period)
-                bp = model.breakpoints[k]
+                bp = model.breakpoints[(cell.region, cell.channel, period)]
                 offset = float(bp.lift[0]) / unit if bp is not None and bp.lift[0] > 0 else 0.0
-                model.rhs[model.response_rows[k]] = data.season[period] * cell.base / unit + offset
+                rhs[next(rows)] = data.season[period] * cell.base / unit + offset
         model.response_key = key
         return
     positive = [s for s in data.season.values() if s > 0]
     shortest = min(positive) if positive else None
     for cell in data.cells:
+        label = cell_label(cell.region, cell.channel)
+        annual, far = _annual(data, cell, shortest)
         for period in data.periods:
             k = (cell.region, cell.channel, period)
-            bp = model.breakpoints[k] = cell_breakpoints(model, cell, period, shortest)
-            cols = np.zeros(0, dtype=np.int64)
-            slopes = np.zeros(0)
-            if bp is not None:
-                lengths = np.diff(bp.spend) / unit
-                slopes = bp.slopes
-                cols = model.vars(len(lengths), 0.0, lengths)
+            season = data.season[period]
+            bp = model.breakpoints[k] = None if annual is None or season <= 0 else _period(annual, far, season)
+            if bp is None:
+                cols, slopes, y = np.zeros(0, dtype=np.int64), np.zeros(0), model.var()
+            else:
+                widths = np.diff(bp.spend)
+                slopes = np.diff(bp.lift) / widths
+                lengths = widths / unit
                 if len(slopes) > 1 and (slopes[1:] > slopes[:-1]).any():  # not concave: gate its runs
+                    cols = model.vars(len(lengths), 0.0, lengths)
                     runs = bp.concave_runs()
                     for before, run in zip(runs, runs[1:]):
                         _gate(model, cols, lengths, before, run)
+                    y = model.var()
+                else:  # the segments and the revenue column in one go
+                    both = model.vars(len(lengths) + 1, 0.0, np.append(lengths, np.inf))
+                    cols, y = both[:-1], int(both[-1])
             model.segments[k] = (cols, slopes)
-            y = model.var()
             model.revenue[k] = y
-            base = data.season[period] * cell.base / unit
+            base = season * cell.base / unit
             if bp is not None and bp.lift[0] > 0:  # a raised envelope may start above 0
                 base += float(bp.lift[0]) / unit
             t = (np.append(np.int64(y), cols), np.append(1.0, -slopes))
-            name = f"response[{cell_label(cell.region, cell.channel)},{period}]"
-            model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, name, t, LE, base, unit,
-                                                   region=cell.region, period=period)
+            model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, f"response[{label},{period}]", t, LE, base,
+                                                   unit, region=cell.region, period=period)
+        cell_cols = [model.segments[(cell.region, cell.channel, p)][0] for p in data.periods]
+        model.cell_segments[(cell.region, cell.channel)] = np.concatenate(cell_cols) if cell_cols else cols[:0]
+    parts = list(model.cell_segments.values())
+    model.segment_cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     model.response_key = key
 
 
@@ -148,8 +171,8 @@ def add_spend_bounds(model) -> None:
     """Family 2: ``lo <= sum_t x <= hi`` per cell."""
     data, unit = model.data, model.unit
     for cell in data.cells:
-        keys = [(cell.region, cell.channel, t) for t in data.periods]
-        t = model.spend_terms(keys)
+        cols = model.cell_segments[(cell.region, cell.channel)]
+        t = (cols, np.ones(len(cols)))
         label = cell_label(cell.region, cell.channel)
         coords = (cell.region, cell.channel)
         if cell.lo > 0:

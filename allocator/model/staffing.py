@@ -59,6 +59,8 @@ def add_staffing(model) -> None:
 
 def _add_temp_share(model) -> None:
     """Family 5: ``a * P <= sum k_tmp * e <= b * P``."""
+    from allocator.model.build import combine
+
     sf, unit = model.data.staffing, model.unit
     if sf.temp_share is None:
         return
@@ -68,5 +70,5 @@ def _add_temp_share(model) -> None:
     temp_vals = np.full(len(temp_cols), sf.temp_cost / unit)
     for bound, sense, side, active in ((low, GE, "min", low > 0), (high, LE, "max", high < 1)):
         if active:
-            t = (np.concatenate([temp_cols, people_cols]), np.concatenate([temp_vals, -bound * people_vals]))
+            t = combine((np.concatenate([temp_cols, people_cols]), np.concatenate([temp_vals, -bound * people_vals])))
             model.add_row(RowKind.TEMP_SHARE, (side,), f"temp_share_{side}", t, sense, 0.0, unit)

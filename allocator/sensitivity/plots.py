@@ -13,9 +13,16 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from allocator.scenario.amounts import format_amount  # noqa: E402
 
 
-def _subplots(*grid, figsize, **options):
-    """A figure of its own (no pyplot, so a notebook's backend is never switched) and its axes."""
-    fig = Figure(figsize=figsize)
+def _subplots(*grid, figsize, path=None, **options):
+    """A figure and its axes. Written to ``path``: a figure of its own (no pyplot, no backend
+    chosen). Without a path it is for showing: made by pyplot, on whatever backend the caller's
+    session uses (a notebook's inline one); this module never switches the backend."""
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=figsize)
+    else:
+        fig = Figure(figsize=figsize)
     return fig, fig.subplots(*grid, **options)
 
 
@@ -60,7 +67,7 @@ def plot_sweep(table: pd.DataFrame, paths: list[str], currency: str = "", path: 
     groups = [(None, frame)]
     if second is not None and frame[second].nunique() <= MAX_LINES:
         groups = list(frame.groupby(second, sort=False))
-    fig, (top, bottom) = _subplots(2, 1, figsize=(8, 6.5), sharex=True, height_ratios=[2, 1])
+    fig, (top, bottom) = _subplots(2, 1, figsize=(8, 6.5), path=path, sharex=True, height_ratios=[2, 1])
     for value, part in groups:
         label = None if value is None else f"{second} = {_short(value)}"
         ok = part[part.objective.notna()]
@@ -118,7 +125,7 @@ def plot_tornado(table: pd.DataFrame, currency: str = "", path: Path | None = No
     base = table.attrs.get("base_objective")
     delta = table.attrs.get("delta", 0.2)
     rows = table.head(top).iloc[::-1]
-    fig, ax = _subplots(figsize=(9, 0.45 * len(rows) + 1.9))
+    fig, ax = _subplots(figsize=(9, 0.45 * len(rows) + 1.9), path=path)
     y = np.arange(len(rows))
     if base is not None and len(rows):
         low = rows.objective_low.to_numpy(float) - base
@@ -156,7 +163,7 @@ def plot_change(table: pd.DataFrame, names: tuple[str, str] = ("before", "after"
     """Spend and revenue change per cell (a table from ``change.allocation_change``)."""
     rows = table.head(top).iloc[::-1]
     labels = rows[[c for c in ("region", "channel") if c in rows]].astype(str).agg("/".join, axis=1)
-    fig, axes = _subplots(1, 2, figsize=(10, 0.4 * len(rows) + 1.8), sharey=True)
+    fig, axes = _subplots(1, 2, figsize=(10, 0.4 * len(rows) + 1.8), path=path, sharey=True)
     for ax, measure, color in zip(axes, ("spend", "revenue"), ("#4f81bd", "#9bbb59")):
         ax.barh(np.arange(len(rows)), rows[f"{measure}_change"], color=color)
         ax.axvline(0, color="#333", linewidth=1)

@@ -3,7 +3,8 @@
 A :class:`Job` is everything a worker needs (the scenario and how to solve); it is sent once per
 batch of points. A worker keeps one :class:`PointSolver` per job, which builds the scenario's model
 on its first point and re-solves it warm for every later point of the same shape
-(``resolve.WarmSolver``); points of another shape are rebuilt with :func:`allocator.solve`.
+(``resolve.WarmSolver``: ``PlanningModel.update``); points of another shape are rebuilt with
+:func:`allocator.solve`.
 Whatever happens to a point, its result is a row: ``invalid``, ``error`` and the solver's statuses
 are all rows, never exceptions.
 """
@@ -100,6 +101,8 @@ class PointSolver:
 def _message(plan: Plan) -> str | None:
     if plan.diagnosis is not None:
         return plan.diagnosis.get("explanation")
+    if plan.status == Status.ERROR:
+        return plan.summary.get("message") or "the solver failed"
     if plan.status == Status.NOT_SOLVED:
         return "the solver stopped at its time limit before finding any plan"
     if plan.status == Status.FEASIBLE:
