@@ -144,7 +144,7 @@ def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Dea
     def solve_one(d, fixed, left):
         return _outcome(d, fixed, solver, left, mip_gap)
 
-    best, cert = refine(data, solve_one, first, exact_gap, deadline.remaining())
+    best, cert = refine(data, solve_one, first, exact_gap, deadline.remaining(), solution.seconds)
     out = best.result
     out.timings = plan.timings
     for key in ("objective", "exact_curve_margin", "pwl_objective"):

@@ -11,7 +11,8 @@ breakpoint some way from the exact curves' optimum, so after the first solve:
    plan and the certificate model's solution spend are split at their quarters, and both models
    are solved again. S-curve gates stay binary in every round; integer headcount is chosen
    globally by the first MIP and held while the spend is refined, and a last global solve of the
-   certificate model on the refined breakpoints bounds every plan, whatever its headcount.
+   certificate model on the refined breakpoints (given about twice the first solve's time; its dual
+   bound when stopped is still a bound) bounds every plan, whatever its headcount.
 
 The best plan found (by exact-curve margin) is returned with ``exact_curve_gap``, the relative
 distance between its exact margin and the bound, which is never negative.
@@ -30,6 +31,8 @@ from allocator.model.data import PlanningData
 from allocator.model.response import annual_breakpoints
 
 MAX_ROUNDS = 20
+BOUND_TIME_SHARE, MIN_BOUND_SECONDS = 2.0, 2.0  # time of the last global certificate solve
+MIN_WIDTH = 1e-7  # segments narrower than this share of the curve's span are not split again
 QUARTERS = np.array([0.25, 0.5, 0.75])
 
 
@@ -64,14 +67,14 @@ def refine(
     first: Outcome,
     exact_gap: float,
     time_limit: float | None = None,
+    first_seconds: float = 1.0,
 ) -> tuple[Outcome, Certificate]:
     """Refine ``first`` (the plain interpolant's solve) until its exact margin is within
     ``exact_gap`` of the certificate bound, the rounds run out, or the time is up.
 
     With integer headcount, the rounds hold the first solve's headcount fixed (the global choice
-    of the first MIP) and refine the spend; then the headcount is chosen again globally on the
-    refined breakpoints, and one last global solve of the certificate model bounds every plan,
-    whatever its headcount.
+    of the first MIP) and refine the spend; one last global solve of the certificate model (given
+    about twice the first solve's time, ``first_seconds``) bounds every plan, whatever its headcount.
     """
     start = time.perf_counter()
 
@@ -98,12 +101,13 @@ def refine(
             best = inner
         if _out_of_time(left()):
             break
-    if fixed is not None and not _out_of_time(left()):  # headcount chosen again on the finer curves
-        inner = solve(dataclasses.replace(data, extra_points=_frozen(points)), None, left())
-        if inner.has_plan and inner.exact_margin > best.exact_margin:
-            best = inner
     if fixed is not None and not _out_of_time(left()):
-        upper = solve(dataclasses.replace(data, extra_points=_frozen(points), overestimate=True), None, left())
+        # the bound over every headcount: the certificate MIP, given about twice the first solve's
+        # time (its dual bound when stopped is still a bound, only a looser one)
+        limit = max(MIN_BOUND_SECONDS, BOUND_TIME_SHARE * first_seconds)
+        rest = left()
+        upper = solve(dataclasses.replace(data, extra_points=_frozen(points), overestimate=True), None,
+                      limit if rest is None else min(limit, rest))
         if upper.has_plan:
             bound = upper.bound
     if np.isfinite(bound) and bound < best.exact_margin:
@@ -151,7 +155,7 @@ def _add(points: dict, data: PlanningData, spend: dict) -> None:
             k = int(np.searchsorted(xs, annual, side="right")) - 1
             near = np.isclose(annual, xs[max(k, 0)], rtol=1e-9, atol=0.0)
             for j in ((k - 1, k) if near else (k,)):
-                if 0 <= j < len(xs) - 1:
+                if 0 <= j < len(xs) - 1 and xs[j + 1] - xs[j] > MIN_WIDTH * xs[-1]:
                     a, b = xs[j], xs[j + 1]
                     new.extend(a + (b - a) * QUARTERS)
             new.append(annual)

@@ -163,6 +163,17 @@ def _too_many(curve: Curve, tolerance: float) -> ScenarioError:
     return ScenarioError([Problem("solver.pwl_tolerance", None, "", message)])
 
 
+def concave(curve: Curve) -> bool:
+    """Whether the curve is concave on ``[0, inf)`` by its type (``points``: by its slopes)."""
+    if isinstance(curve, (ExpCurve, LogCurve, LinearCurve)):
+        return True
+    if isinstance(curve, HillCurve):
+        return curve.shape <= 1
+    px, py = _points(curve)
+    s = np.diff(py) / np.diff(px)
+    return bool(np.all(s[1:] <= s[:-1]))
+
+
 def overestimate(curve: Curve, bp: Breakpoints) -> Breakpoints:
     """An interpolant on the same breakpoints that lies on or above the curve everywhere.
 
@@ -238,7 +249,7 @@ def segment_excess(curve: Curve, xs: np.ndarray) -> np.ndarray:
         flat = ~np.isfinite(top) | (np.abs(ga - gb) <= 1e-15 * np.maximum(1.0, np.abs(ga)))
         gap = np.where(flat, 0.0, top - (rfa + rc * (meet - ra)))
         out[rest] = np.maximum(gap, 0.0)
-    convex = ~concave
+    convex = ~concave & ~_convex_on(curve, b)  # wholly convex segments lie under their chords: 0
     if convex.any():
         n = 129
         t = np.linspace(0.0, 1.0, n)
@@ -250,6 +261,14 @@ def segment_excess(curve: Curve, xs: np.ndarray) -> np.ndarray:
         pad = steep.max(axis=1) * (cb - ca) / (n - 1)
         out[convex] = np.maximum(diff.max(axis=1) + pad, 0.0)
     return np.maximum(out, 0.0)
+
+
+def _convex_on(curve: Curve, b: np.ndarray) -> np.ndarray:
+    """Whether the curve is convex on ``[0, b]`` (per segment end): an S-curve below its inflection."""
+    if isinstance(curve, HillCurve) and curve.shape > 1:
+        k, s = curve.half_saturation, curve.shape
+        return b <= k * ((s - 1.0) / (s + 1.0)) ** (1.0 / s)
+    return np.zeros(len(b), dtype=bool)
 
 
 def _concave_on(curve: Curve, a: np.ndarray) -> np.ndarray:

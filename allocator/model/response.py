@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.model.curves import Breakpoints, breakpoints, overestimate
+from allocator.model.curves import Breakpoints, breakpoints, concave, overestimate
 from allocator.model.kinds import GE, LE, RowKind
 
 # Period curves reach past the annual bound so that the bound is always the `spend_max` row,
@@ -133,7 +133,9 @@ def add_response(model, reuse=None) -> None:
                 widths = np.diff(bp.spend)
                 slopes = np.diff(bp.lift) / widths
                 lengths = widths / unit
-                if len(slopes) > 1 and (slopes[1:] > slopes[:-1]).any():  # not concave: gate its runs
+                # not concave: gate its runs (a concave curve's interpolant is concave; slopes that
+                # rise by rounding on tiny refined segments are not a reason for binaries)
+                if len(slopes) > 1 and not concave(cell.curve) and (slopes[1:] > slopes[:-1]).any():
                     cols = model.vars(len(lengths), 0.0, lengths)
                     runs = bp.concave_runs()
                     for before, run in zip(runs, runs[1:]):
