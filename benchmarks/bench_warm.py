@@ -40,7 +40,8 @@ def main() -> None:
     if not Path(args.scenario).exists():
         import generate
 
-        generate.main(["--sizes", "medium", "--variants", "lp"])
+        sys.argv = [sys.argv[0], "--sizes", "medium", "--lp"]
+        generate.main()
     base = load_scenario(args.scenario)
     if base.targets.revenue is not None or base.targets.growth_floor:
         base = base.with_changes({"targets.revenue": None, "targets.growth_floor": {}})

@@ -3,10 +3,15 @@ ROI floors and share policies (``model.md``). One function per family."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from allocator.model.kinds import GE, LE, RowKind
 from allocator.model.response import cell_label
+
+if TYPE_CHECKING:
+    from allocator.model.build import PlanningModel, Terms
 
 
 def _terms(*parts):
@@ -25,7 +30,7 @@ def _one(col: int, coef: float = 1.0):
     return np.array([col], dtype=np.int64), np.array([coef])
 
 
-def add_budget_and_reserve(model) -> None:
+def add_budget_and_reserve(model: PlanningModel) -> None:
     """Families 6 and 7: ``sum x + P + Z <= B`` and ``z_min B <= Z <= z_max B``."""
     data, unit = model.data, model.unit
     low, high = data.reserve
@@ -42,7 +47,7 @@ def add_budget_and_reserve(model) -> None:
         model.add_row(RowKind.RESERVE, (side,), f"reserve_{side}", t, sense, share * total, unit, share=share)
 
 
-def add_growth_floors(model) -> None:
+def add_growth_floors(model: PlanningModel) -> None:
     """Family 8: ``sum_ct y_rct >= (1 + g_r) LY_r`` per region with a floor."""
     data, unit = model.data, model.unit
     by_region = _revenue_by_region(model)
@@ -60,7 +65,7 @@ def _revenue_by_region(model) -> dict[str, list]:
     return keys
 
 
-def add_potential(model) -> None:
+def add_potential(model: PlanningModel) -> None:
     """Family 9: ``sum_ct y_rct <= POT_r``."""
     unit = model.unit
     by_region = _revenue_by_region(model)
@@ -70,7 +75,7 @@ def add_potential(model) -> None:
                       cap / unit, unit)
 
 
-def add_revenue_floor(model) -> None:
+def add_revenue_floor(model: PlanningModel) -> None:
     """Family 10: ``sum y >= T_rev``."""
     target = model.data.revenue_target
     if target is None:
@@ -80,7 +85,7 @@ def add_revenue_floor(model) -> None:
                   size=max(target, 1.0), floor=target)
 
 
-def add_roi_floors(model) -> None:
+def add_roi_floors(model: PlanningModel) -> None:
     """Family 11: ``m sum u >= (1 + rho) sum x`` per cell with ``min_roi`` and per channel."""
     data = model.data
     for cell in data.cells:
@@ -103,7 +108,7 @@ def _roi_row(model, coords: tuple, target: str, keys, rho: float, reach: float) 
                   size=max(reach * (1 + rho), 1.0), roi=rho, target=target)
 
 
-def add_policies(model) -> None:
+def add_policies(model: PlanningModel) -> None:
     """Family 12: ``min Q(base) <= Q(F) <= max Q(base)`` for each share policy."""
     data = model.data
     for policy in data.policies:
@@ -118,7 +123,7 @@ def add_policies(model) -> None:
                           scale, size=size, policy=policy.name, bound=bound, side=label, quantity=policy.share)
 
 
-def quantity(model, name: str, flt):
+def quantity(model: PlanningModel, name: str, flt) -> tuple[Terms, float]:
     """Terms of Q(F) in model units and the row scale (currency per model unit, or 1 for heads)."""
     data = model.data
     classes = tuple(data.region_class.items())

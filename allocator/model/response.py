@@ -10,10 +10,17 @@ interpolated model.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from allocator.model.curves import Breakpoints, breakpoints, concave, overestimate
 from allocator.model.kinds import GE, LE, RowKind
+
+if TYPE_CHECKING:
+    from allocator.model.build import PlanningModel
+    from allocator.model.data import Cell, PlanningData
+
 
 # Period curves reach past the annual bound so that the bound is always the `spend_max` row,
 # never a segment's column bound: its shadow price then lands on the row that names it.
@@ -29,7 +36,7 @@ def curve_hi(cell) -> float:
     return cell.hi if cell.curve_hi is None else cell.curve_hi
 
 
-def cell_breakpoints(model, cell, period: str, shortest: float | None = None) -> Breakpoints | None:
+def cell_breakpoints(model: PlanningModel, cell: Cell, period: str, shortest: float | None = None) -> Breakpoints | None:
     """Breakpoints of one cell in one period (``None`` when it cannot spend). ``shortest`` is the
     smallest positive seasonality (computed when not given)."""
     data = model.data
@@ -81,7 +88,7 @@ def _breakpoint_inputs(model, data) -> tuple:
     return (cells, data.periods, tuple(data.season.items()), data.tolerance, data.reach_scale, model.unit, refinement)
 
 
-def breakpoint_difference(model, data) -> str | None:
+def breakpoint_difference(model: PlanningModel, data: PlanningData) -> str | None:
     """Why ``data``'s breakpoints differ from those ``model`` was built with (``None``: the same)."""
     new = _breakpoint_inputs(model, data)
     old = model.response_key
@@ -100,7 +107,7 @@ def breakpoint_difference(model, data) -> str | None:
     return "the response cells"
 
 
-def add_response(model, reuse=None) -> None:
+def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> None:
     """Family 1: ``u <= f_t(x)`` through segments, ``y <= b_t + u`` per cell and period."""
     data, unit = model.data, model.unit
     key = _breakpoint_inputs(model, data)
@@ -169,7 +176,7 @@ def _gate(model, cols, lengths, before: range, run: range) -> None:
             model.add_row(RowKind.CURVE_ORDER, (int(cols[j]), int(sense)), "curve_order", t, sense, 0.0, model.unit)
 
 
-def add_spend_bounds(model) -> None:
+def add_spend_bounds(model: PlanningModel) -> None:
     """Family 2: ``lo <= sum_t x <= hi`` per cell."""
     data, unit = model.data, model.unit
     for cell in data.cells:

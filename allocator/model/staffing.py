@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from allocator.model.kinds import EQ, GE, LE, RowKind
+
+if TYPE_CHECKING:
+    from allocator.model.build import PlanningModel
 
 
 def _t(pairs) -> tuple[np.ndarray, np.ndarray]:
     return np.array([c for c, _ in pairs], dtype=np.int64), np.array([v for _, v in pairs], dtype=float)
 
 
-def add_staffing(model) -> None:
+def add_staffing(model: PlanningModel) -> None:
     """Core heads ``h``, hires ``n``, releases ``o`` and temp staff ``e`` per region and period.
 
     ``h_t = h_(t-1) + n_t - o_t`` from the current headcount; hires per period at most the limit;
@@ -57,7 +62,7 @@ def add_staffing(model) -> None:
     _add_temp_share(model)
 
 
-def _add_temp_share(model) -> None:
+def _add_temp_share(model: PlanningModel) -> None:
     """Family 5: ``a * P <= sum k_tmp * e <= b * P``."""
     from allocator.model.build import combine
 
