@@ -106,8 +106,9 @@ _CONTINUOUS = None  # highspy.HighsVarType.kContinuous, set on first use (highsp
 
 def run_highs(highs, mip: bool | None = None, solver: str = "highs") -> None:
     """``highs.run()``, watched (progress) and stoppable (Ctrl-C, SIGTERM). ``mip``: whether the
-    model has integer columns (read from the model when not given). A MIP is stopped through its
-    MIP callback only: stopping one of its LP solves instead loses the incumbent."""
+    model has integer columns (read from the model when not given): a MIP is watched and stopped
+    through its MIP callbacks (its LP solves call no simplex callback), an LP through the simplex
+    and interior-point ones."""
     global _interrupted, _CONTINUOUS
     if _CONTINUOUS is None:
         import highspy
@@ -128,12 +129,12 @@ def run_highs(highs, mip: bool | None = None, solver: str = "highs") -> None:
         if stop.is_set():
             event.interrupt()
 
-    if mip is None:
-        mip = any(t != _CONTINUOUS for t in highs.getLp().integrality_)
     def on_plan(event) -> None:
         out = event.data_out
         watch.mip(out.mip_primal_bound, out.mip_dual_bound, out.mip_gap)
 
+    if mip is None:
+        mip = any(t != _CONTINUOUS for t in highs.getLp().integrality_)
     if mip:
         hooks = [(highs.cbMipInterrupt, on_mip), (highs.cbMipImprovingSolution, on_plan)]
     else:
@@ -166,8 +167,9 @@ def run_highs(highs, mip: bool | None = None, solver: str = "highs") -> None:
                     raise
                 _interrupted = True
     finally:
-        for callback, hook in hooks:
-            callback.unsubscribe(hook)
+        if done.is_set():  # a HiGHS left running keeps its hooks: they stop it at its next check
+            for callback, hook in hooks:
+                callback.unsubscribe(hook)
     if failure:
         raise failure[0]
 
