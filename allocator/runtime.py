@@ -68,6 +68,18 @@ def exit_code(exc: BaseException | None = None) -> int:
     return EXIT_SIGINT
 
 
+def end_interrupted(code: int) -> None:
+    """End an interrupted process now with ``code``: what it started was removed while the command
+    unwound, and a solver thread may still wind down (``os._exit`` does not wait for it, and a late
+    signal during the interpreter's shutdown cannot turn the exit status into "killed by SIGINT")."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def received() -> int | None:
     """The first SIGINT/SIGTERM this process received, if any."""
     return _received
