@@ -6,7 +6,6 @@ and field.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -334,20 +333,17 @@ def main() -> None:
     runtime.handle_signals()  # SIGTERM like Ctrl-C: every command unwinds and removes what it started
     try:
         app()
+        code = EXIT_PLAN
     except BrokenPipeError:
-        sys.exit(EXIT_NO_PLAN)
+        code = EXIT_NO_PLAN
     except KeyboardInterrupt as exc:  # outside a command's guard (the command line was still starting)
         err.print("interrupted; nothing was written.")
-        sys.exit(runtime.exit_code(exc))
+        code = runtime.exit_code(exc)
     except SystemExit as exc:
         code = exc.code
-        if runtime.received() is not None and code == 1:  # click's "Aborted!": interrupted outside a guard
-            code = runtime.exit_code()
-        if runtime.abandoned():  # a solver thread still winds down: end now, without waiting for it
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code if isinstance(code, int) else EXIT_BUG)
+    if runtime.received() is None and not runtime.abandoned():
         sys.exit(code)
+    runtime.end_interrupted(EXIT_BUG if not isinstance(code, int) else runtime.exit_code() if code == 1 else code)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,18 @@ def exit_code(exc: BaseException | None = None) -> int:
     return EXIT_SIGINT
 
 
+def end_interrupted(code: int) -> None:
+    """End an interrupted process now with ``code``: what it started was removed while the command
+    unwound, and a solver thread may still wind down (``os._exit`` does not wait for it, and a late
+    signal during the interpreter's shutdown cannot turn the exit status into "killed by SIGINT")."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def received() -> int | None:
     """The first SIGINT/SIGTERM this process received, if any."""
     return _received
@@ -106,8 +118,9 @@ _CONTINUOUS = None  # highspy.HighsVarType.kContinuous, set on first use (highsp
 
 def run_highs(highs, mip: bool | None = None, solver: str = "highs"):
     """``highs.run()``, watched (progress) and stoppable (Ctrl-C, SIGTERM). ``mip``: whether the
-    model has integer columns (read from the model when not given). A MIP is stopped through its
-    MIP callback only: stopping one of its LP solves instead loses the incumbent."""
+    model has integer columns (read from the model when not given): a MIP is watched and stopped
+    through its MIP callbacks (its LP solves call no simplex callback), an LP through the simplex
+    and interior-point ones."""
     global _interrupted, _CONTINUOUS
     if _CONTINUOUS is None:
         import highspy
@@ -128,12 +141,12 @@ def run_highs(highs, mip: bool | None = None, solver: str = "highs"):
         if stop.is_set():
             event.interrupt()
 
-    if mip is None:
-        mip = any(t != _CONTINUOUS for t in highs.getLp().integrality_)
     def on_plan(event) -> None:
         out = event.data_out
         watch.mip(out.mip_primal_bound, out.mip_dual_bound, out.mip_gap)
 
+    if mip is None:
+        mip = any(t != _CONTINUOUS for t in highs.getLp().integrality_)
     if mip:
         hooks = [(highs.cbMipInterrupt, on_mip), (highs.cbMipImprovingSolution, on_plan)]
     else:
@@ -167,8 +180,9 @@ def run_highs(highs, mip: bool | None = None, solver: str = "highs"):
                     raise
                 _interrupted = True
     finally:
-        for callback, hook in hooks:
-            callback.unsubscribe(hook)
+        if done.is_set():  # a HiGHS left running keeps its hooks: they stop it at its next check
+            for callback, hook in hooks:
+                callback.unsubscribe(hook)
     if failure:
         raise failure[0]
     return returned[0] if returned else None  # HiGHS's own status of run()

@@ -262,3 +262,15 @@ def test_decompose_interrupted_at_any_moment_writes_a_whole_folder_or_nothing(qu
     else:
         command.check_clean_exit(130, elapsed, quarter_run)
         assert new == set()
+
+
+def test_a_second_ctrl_c_aborts_at_once_leaving_nothing_half_written(long_mip, tmp_path):
+    out = tmp_path / "runs"
+    command = Command(tmp_path, "run", long_mip, "--out", out)
+    command.wait_for("best plan")
+    command.proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    elapsed = command.stop(signal.SIGINT)
+    command.check_clean_exit(130, elapsed, out)
+    for folder in out.iterdir() if out.exists() else []:  # the first Ctrl-C's plan, if written in time, is whole
+        assert (folder / "summary.json").is_file() and (folder / "report.html").is_file()
