@@ -109,8 +109,10 @@ def solve(
 
 def _outcome(data, fixed: dict | None, solver: str, time_limit: float | None, mip_gap: float) -> Outcome:
     """Build and solve ``data`` (headcount held at ``fixed``); the plan, its exact margin and the bound."""
+    from allocator import runtime
+
     nan = float("nan")
-    if time_limit is not None and time_limit <= 0:
+    if (time_limit is not None and time_limit <= 0) or runtime.interrupted():
         return Outcome(False, nan, nan, nan, {}, None, None)
     model = build_model(data)
     if fixed is not None:
@@ -137,8 +139,10 @@ def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Dea
                 exact_gap: float) -> Plan:
     """The plan (of ``solution``) refined on the exact curves, with the certificate in its summary
     (``docs/exact-curves.md``). ``exact_gap >= 1`` leaves it as it is."""
-    if exact_gap >= 1.0:
-        return plan
+    from allocator import runtime
+
+    if exact_gap >= 1.0 or runtime.interrupted():
+        return plan  # refinement off, or the run was stopped: the plan in hand is the answer
     first = _from_plan(plan, plan.summary["pwl_objective"], solution.mip_gap or 0.0)
 
     def solve_one(d, fixed, left):

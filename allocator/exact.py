@@ -89,13 +89,14 @@ def refine(
     while rounds < MAX_ROUNDS:
         rounds += 1
         upper = solve(dataclasses.replace(data, extra_points=_frozen(points), overestimate=True), fixed, left())
-        if upper.has_plan and fixed is None:
+        if not upper.has_plan:  # out of time, interrupted or failed: no round can be judged
+            break
+        if fixed is None:
             bound = min(bound, upper.bound)
-        if _out_of_time(left()) or (upper.has_plan and _close(best.exact_margin, upper, exact_gap)):
+        if _out_of_time(left()) or _close(best.exact_margin, upper, exact_gap):
             break
         _add(points, data, best.spend)
-        if upper.has_plan:
-            _add(points, data, upper.spend)
+        _add(points, data, upper.spend)
         inner = solve(dataclasses.replace(data, extra_points=_frozen(points)), fixed, left())
         if inner.has_plan and inner.exact_margin > best.exact_margin:
             best = inner

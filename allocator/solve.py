@@ -177,7 +177,7 @@ class HighsRunner:
             h = self.highs
             h.changeColCost(f.tie_break, 0.0)
             try:
-                run_highs(h, False)
+                h.run()  # a quick re-run from the basis: it runs even after Ctrl-C (the kept plan needs its prices)
                 ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
                 return np.asarray(h.getSolution().row_dual) if ok else nan
             finally:
@@ -192,7 +192,7 @@ class HighsRunner:
             self.dual.highs.changeColsBounds(len(cols), cols, fixed, fixed)
         d = self.dual.highs
         d.setOptionValue("time_limit", INF if limit is None else float(limit))
-        run_highs(d, False)
+        d.run()  # the shadow-price LP runs even after Ctrl-C: the kept plan needs its prices (time-boxed above)
         if d.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return nan
         return np.asarray(d.getSolution().row_dual)
