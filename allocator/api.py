@@ -92,17 +92,18 @@ def solve(
     deadline = Deadline(time_limit)  # one limit for the solve, its dual LP, refinement and diagnosis
     solution = solve_model(model, solver, deadline.solver_limit(), mip_gap)
     timings["solve"] = solution.seconds
-    if write_model is not None:
-        from allocator.solve_pulp import write_model as write
-
-        write(model, write_model)
     start = time.perf_counter()
     plan = plan_of(model, solution, deadline)
+    plan.model = model
     timings["tabulate"] = time.perf_counter() - start
     if plan.has_plan:
         start = time.perf_counter()
         plan = refine_plan(data, plan, solution, solver, deadline, mip_gap, options.exact_gap)
         timings["refine"] = time.perf_counter() - start
+    if write_model is not None:  # the model whose plan is kept (after refinement: its last round)
+        from allocator.solve_pulp import write_model as write
+
+        write(plan.model or model, write_model)
     plan.timings = timings
     return plan
 
@@ -124,7 +125,9 @@ def _outcome(data, fixed: dict | None, solver: str, time_limit: float | None, mi
     solution = solve_model(model, solver, time_limit, mip_gap)
     if not solution.has_plan:
         return Outcome(False, nan, nan, nan, {}, None, None)
-    return _from_plan(tabulate(model, solution), solution.objective * model.unit, solution.mip_gap)
+    plan = tabulate(model, solution)
+    plan.model = model
+    return _from_plan(plan, solution.objective * model.unit, solution.mip_gap)
 
 
 def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
@@ -153,6 +156,9 @@ def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Dea
     out.timings = plan.timings
     for key in ("objective", "exact_curve_margin", "pwl_objective"):
         out.summary[key] = float(out.summary[key])
+    # refinement rounds may hold the first MIP's headcount fixed: its gap is still the plan's
+    gaps = [g for g in (solution.mip_gap, out.summary.get("mip_gap")) if g is not None and math.isfinite(g)]
+    out.summary["mip_gap"] = max(gaps) if gaps else out.summary.get("mip_gap")
     out.summary.update(exact_curve_bound=float(cert.bound) if math.isfinite(cert.bound) else None,
                        exact_curve_gap=float(cert.gap) if math.isfinite(cert.gap) else None,
                        exact_rounds=cert.rounds)
@@ -182,5 +188,8 @@ def run(
     if plan.status in (Status.NOT_SOLVED, Status.ERROR):
         return plan  # nothing to decompose or record: a failed run writes nothing
     plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
+    from allocator import runtime
+
+    plan.summary["interrupted"] = runtime.interrupted()  # as `allocator run` records it
     plan.extra_tables[PROVENANCE] = provenance(scenario, overrides or {}, solver, time_limit, mip_gap)  # docs/reports.md
     return plan

@@ -44,6 +44,7 @@ class Plan:
     diagnosis: dict | None = None
     timings: dict = field(default_factory=dict)
     extra_tables: dict = field(default_factory=dict)  # e.g. decomposition tables, by file stem
+    model: object | None = field(default=None, repr=False, compare=False)  # the PlanningModel solved
 
     @property
     def objective(self) -> float | None:

@@ -82,9 +82,12 @@ def test_frontier_changes_within_the_tolerance_are_not_effects():
 def test_frontier_legend_covers_neither_the_curve_nor_the_stops_paying_label():
     table = pd.DataFrame({"budget": np.linspace(20e6, 40e6, 5), "status": ["optimal"] * 5,
                           "objective": [30e6, 33e6, 34e6, 34e6, 34e6], "budget_shadow_price": [0.6, 0.3, 0.0, 0.0, 0.0]})
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = budget_frontier.plot_frontier(table, "CNY")
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    canvas = FigureCanvasAgg(fig)  # the figure has no pyplot canvas of its own (no backend switch)
+    canvas.draw()
+    renderer = canvas.get_renderer()
     legend = fig.legends[0].get_window_extent(renderer)
     ax = fig.axes[0]
     (label,) = [t for t in ax.texts if t.get_text() == "extra budget stops paying"]

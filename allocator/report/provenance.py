@@ -46,6 +46,7 @@ def provenance(scenario, changes: dict | None = None, solver: str | None = None,
         ("time limit (s)", f"{time_limit if time_limit is not None else s.time_limit or 'none'}"),
         ("MIP gap tolerance", f"{mip_gap if mip_gap is not None else s.mip_gap:g}"),
         ("curve tolerance", f"{s.pwl_tolerance:g}"),
+        ("exact-curve gap tolerance", f"{s.exact_gap:g}"),
     ]
     return pd.DataFrame(rows, columns=["item", "value"])
 
