@@ -139,7 +139,7 @@ def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
 
 
 def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Deadline, mip_gap: float,
-                exact_gap: float) -> Plan:
+                exact_gap: float, certify: bool = True) -> Plan:
     """The plan (of ``solution``) refined on the exact curves, with the certificate in its summary
     (``docs/exact-curves.md``). ``exact_gap >= 1`` leaves it as it is."""
     from allocator import runtime
@@ -151,7 +151,7 @@ def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Dea
     def solve_one(d, fixed, left):
         return _outcome(d, fixed, solver, left, mip_gap)
 
-    best, cert = refine(data, solve_one, first, exact_gap, deadline.remaining(), solution.seconds)
+    best, cert = refine(data, solve_one, first, exact_gap, deadline.remaining(), solution.seconds, certify)
     out = best.result
     out.timings = plan.timings
     for key in ("objective", "exact_curve_margin", "pwl_objective"):

@@ -68,6 +68,7 @@ def refine(
     exact_gap: float,
     time_limit: float | None = None,
     first_seconds: float = 1.0,
+    certify: bool = True,
 ) -> tuple[Outcome, Certificate]:
     """Refine ``first`` (the plain interpolant's solve) until its exact margin is within
     ``exact_gap`` of the certificate bound, the rounds run out, or the time is up.
@@ -75,6 +76,7 @@ def refine(
     With integer headcount, the rounds hold the first solve's headcount fixed (the global choice
     of the first MIP) and refine the spend; one last global solve of the certificate model (given
     about twice the first solve's time, ``first_seconds``) bounds every plan, whatever its headcount.
+    ``certify=False`` leaves that last solve out (sweep points: refined plans, no proven bound).
     """
     start = time.perf_counter()
 
@@ -102,7 +104,7 @@ def refine(
             best = inner
         if _out_of_time(left()):
             break
-    if fixed is not None and not _out_of_time(left()):
+    if fixed is not None and certify and not _out_of_time(left()):
         # the bound over every headcount: the certificate MIP, given about twice the first solve's
         # time (its dual bound when stopped is still a bound, only a looser one)
         limit = max(MIN_BOUND_SECONDS, BOUND_TIME_SHARE * first_seconds)

@@ -96,7 +96,8 @@ class WarmSolver:
             limit = time_limit if time_limit is not None else options.time_limit
             left = None if limit is None else max(0.0, limit - solution.seconds)
             plan = refine_plan(new, tabulate(self.model, solution), solution, "highs", Deadline(left),
-                               mip_gap if mip_gap is not None else options.mip_gap, options.exact_gap)
+                               mip_gap if mip_gap is not None else options.mip_gap, options.exact_gap,
+                               certify=False)  # sweep rows: refined plans, no proven bound
         elif solution.status in (Status.OPTIMAL, Status.FEASIBLE):
             plan = tabulate(self.model, solution) if tables else Plan(scenario, solution.status,
                                                                       totals(self.model, solution))
