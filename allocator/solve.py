@@ -110,7 +110,7 @@ class HighsRunner:
         if integer.any():
             lp.integrality_ = np.where(integer, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous).tolist()
         if self.highs.passModel(lp) == highspy.HighsStatus.kError:
-            self.load_error = "HiGHS could not load the model (passModel failed: a NaN or infinite coefficient?)"
+            self.load_error = _refusal(self.form)  # the numbers it refuses (beyond 1e15, NaN), named
 
     def apply(self, change: Change, form: LinearForm) -> None:
         """Push ``change`` into the live model (and its shadow-price LP); ``form`` is the new arrays."""
@@ -202,6 +202,8 @@ def _refusal(f: LinearForm) -> str:
     """Why HiGHS returned an error instead of solving (it refuses |values| above 1e15, for one)."""
     numbers = [np.abs(f.matrix.data), np.abs(f.c)] + [np.abs(v[np.isfinite(v)]) for v in (f.row_lo, f.row_hi, f.lb, f.ub)]
     values = np.concatenate(numbers)
+    if np.isnan(values).any():
+        return "HiGHS refused it: the model holds a NaN (a number that is not a number)"
     values = values[values > 0]
     span = f"; its numbers run from {values.min():.0e} to {values.max():.0e}" if len(values) else ""
     return f"HiGHS refused it{span}, past the 1e15 it accepts: amounts are too far apart from budget.total"
