@@ -11,7 +11,7 @@ breakpoint some way from the exact curves' optimum, so after the first solve:
    plan and the certificate model's solution spend are split at their quarters, and both models
    are solved again. S-curve gates stay binary in every round; integer headcount is chosen
    globally by the first MIP and held while the spend is refined, and a last global solve of the
-   certificate model on the refined breakpoints (given about twice the first solve's time; its dual
+   certificate model on the refined breakpoints (given about the first solve's time; its dual
    bound when stopped is still a bound) bounds every plan, whatever its headcount.
 
 The best plan found (by exact-curve margin) is returned with ``exact_curve_gap``, the relative
@@ -31,7 +31,7 @@ from allocator.model.data import PlanningData
 from allocator.model.response import annual_breakpoints
 
 MAX_ROUNDS = 20
-BOUND_TIME_SHARE, MIN_BOUND_SECONDS = 2.0, 2.0  # time of the last global certificate solve
+BOUND_TIME_SHARE, MIN_BOUND_SECONDS = 1.0, 1.0  # time of the last global certificate solve
 MIN_WIDTH = 1e-7  # segments narrower than this share of the curve's span are not split again
 QUARTERS = np.array([0.25, 0.5, 0.75])
 
@@ -75,7 +75,7 @@ def refine(
 
     With integer headcount, the rounds hold the first solve's headcount fixed (the global choice
     of the first MIP) and refine the spend; one last global solve of the certificate model (given
-    about twice the first solve's time, ``first_seconds``) bounds every plan, whatever its headcount.
+    about the first solve's time, ``first_seconds``) bounds every plan, whatever its headcount.
     ``certify=False`` leaves that last solve out (sweep points: refined plans, no proven bound).
     """
     start = time.perf_counter()
@@ -105,7 +105,7 @@ def refine(
         if _out_of_time(left()):
             break
     if fixed is not None and certify and not _out_of_time(left()):
-        # the bound over every headcount: the certificate MIP, given about twice the first solve's
+        # the bound over every headcount: the certificate MIP, given about the first solve's
         # time (its dual bound when stopped is still a bound, only a looser one)
         limit = max(MIN_BOUND_SECONDS, BOUND_TIME_SHARE * first_seconds)
         rest = left()
