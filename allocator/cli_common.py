@@ -65,11 +65,29 @@ def _guard(debug: bool, action):
         err.print("interrupted; nothing was written.")
         raise typer.Exit(runtime.exit_code(exc)) from None
     except Exception as exc:  # a bug or an environment failure, not a user mistake
+        stop = _interruption_in(exc)
+        if stop is not None:  # Ctrl-C landed inside an import or a library that wrapped it
+            from allocator import runtime
+
+            err.print("interrupted; nothing was written.")
+            raise typer.Exit(runtime.exit_code(stop)) from None
         if debug:
             raise
         err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
         err.print("Nothing was written. Run again with --debug for the traceback.")
         raise typer.Exit(EXIT_BUG) from None
+
+
+def _interruption_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM) behind an exception, when a library wrapped it in its own
+    (Python turns one raised while a class is made into ``RuntimeError: Error calling __set_name__``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _cell(metric: str, value) -> str:

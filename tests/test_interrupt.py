@@ -274,3 +274,21 @@ def test_a_second_ctrl_c_aborts_at_once_leaving_nothing_half_written(long_mip, t
     command.check_clean_exit(130, elapsed, out)
     for folder in out.iterdir() if out.exists() else []:  # the first Ctrl-C's plan, if written in time, is whole
         assert (folder / "summary.json").is_file() and (folder / "report.html").is_file()
+
+
+def test_a_ctrl_c_that_a_library_wrapped_is_still_an_interruption():
+    """Ctrl-C during an import can surface as ``RuntimeError: Error calling __set_name__`` (seen in
+    matplotlib's ScalarFormatter): the guard must still exit 130 with no internal error."""
+    import typer
+
+    from allocator.cli_common import _guard
+
+    def wrapped():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'x'") from exc
+
+    with pytest.raises(typer.Exit) as stopped:
+        _guard(False, wrapped)
+    assert stopped.value.exit_code == 130
