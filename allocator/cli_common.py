@@ -41,6 +41,9 @@ def _fail_invalid(exc: ScenarioError) -> None:
     for problem in exc.problems:
         err.print(str(problem), markup=False, highlight=False)
     err.print(f"{len(exc.problems)} problem(s) found.", style="red")
+    hint = getattr(exc, "hint", None)  # what to do about it, when the error type knows (e.g. fit's --partial)
+    if hint:
+        err.print(hint, markup=False, highlight=False)
     raise typer.Exit(EXIT_INVALID)
 
 

@@ -6,22 +6,15 @@ Exit status: 0 written, 2 invalid input or a cell that cannot be fitted (every p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from allocator.fit.inputs import CellsRefused
-from allocator.scenario.errors import ScenarioError
+from allocator.cli_common import _guard, err, out
 
-EXIT_INVALID, EXIT_BUG = 2, 3
 DEFAULT_CURVES = "hill,exp,log"  # curvefit.FIT_CURVES (not imported here: scipy loads only for a fit)
-T = TypeVar("T")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -61,35 +54,6 @@ def fit_command(
 
     _guard(debug, go)
     out.print(f"written: {out_file}", highlight=False)
-
-
-def _guard(debug: bool, action: Callable[[], T]) -> T:
-    """Run ``action``; input problems exit 2 with every message, bugs exit 3 in one line."""
-    try:
-        return action()
-    except ScenarioError as exc:
-        if debug:
-            raise
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        err.print(f"{len(exc.problems)} problem(s) found.", style="red")
-        if isinstance(exc, CellsRefused):
-            err.print("Nothing written; --partial writes the cells that fit (and lists the others in the file).")
-        raise typer.Exit(EXIT_INVALID) from None
-    except OSError as exc:
-        if debug:
-            raise
-        err.print(f"cannot write: {exc}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was written.")
-        raise typer.Exit(130) from None
-    except Exception as exc:  # a bug, not a user mistake
-        if debug:
-            raise
-        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
-        err.print("Nothing was written. Run again with --debug for the traceback.")
-        raise typer.Exit(EXIT_BUG) from None
 
 
 def _print(report) -> None:

@@ -32,6 +32,8 @@ class FitInputError(ScenarioError):
 class CellsRefused(FitInputError):
     """Some cells cannot be fitted, and a partial model was not asked for: nothing is written."""
 
+    hint = "Nothing written; --partial writes the cells that fit (and lists the others in the file)."
+
 
 @dataclass(frozen=True)
 class CellHistory:
