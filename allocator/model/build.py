@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.model import families, response, staffing
+from allocator.model import families, response, samples, staffing
 from allocator.model.data import PlanningData
 from allocator.model.kinds import EQ, GE, LE, RebuildReason, RebuildRequired, RowKind, Sense
 
@@ -141,6 +141,14 @@ class PlanningModel:
     objective_terms: list = field(default_factory=list)  # elastic slacks: (column, weight)
     blocks: dict = field(default_factory=dict)  # family -> (first row, end row, first col, end col)
     response_key: tuple | None = None  # what the response block's breakpoints were built from
+    # a stochastic plan's sample blocks (model/samples.py): rows added inside a sample carry its
+    # coordinate after their own, and the objective is the samples' mean margin
+    scope_label: tuple = ()
+    scope_name: str = ""
+    sample_blocks: list = field(default_factory=list)
+    objective_parts: Terms | None = None
+    risk: object | None = None  # the CVaR columns (samples.RiskColumns), when the plan has a risk rule
+    shared_slopes: dict = field(default_factory=dict)  # (region, channel, period) -> samples' slopes on shared segments
     _form: LinearForm | None = None
     _runner: object | None = None  # the live HiGHS model (allocator.solve.HighsRunner), once solved
 
@@ -169,6 +177,7 @@ class PlanningModel:
         """Add ``sum(coef * column) <sense> rhs``; with ``size`` the row may give in the elastic model."""
         slack = -1
         cols, vals = t
+        label, name = (*label, *self.scope_label), name + self.scope_name
         if self.elastic and size is not None and sense != EQ:
             slack = self.var()
             cols = np.append(cols, slack)
@@ -277,7 +286,7 @@ class PlanningModel:
                 cols, weights = zip(*self.objective_terms)
                 np.add.at(c, np.asarray(cols, dtype=np.int64), np.asarray(weights))
             return c
-        cols, vals = margin_terms(self)
+        cols, vals = margin_terms(self) if self.objective_parts is None else self.objective_parts
         np.add.at(c, cols, vals)
         c[self.reserve] += RESERVE_EPS
         return c
@@ -340,6 +349,8 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
     _family(model, "revenue_floor", families.add_revenue_floor)
     _family(model, "roi", families.add_roi_floors)
     _family(model, "policies", families.add_policies)
+    if data.samples is not None:  # a two-stage stochastic plan: one block per sample, then its objective
+        _family(model, "samples", samples.add_samples)
     model.form  # noqa: B018 (the arrays, assembled once here: part of building)
     return model
 

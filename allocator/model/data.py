@@ -40,6 +40,25 @@ class Staffing:
 
 
 @dataclass(frozen=True)
+class SampleSet:
+    """The sample blocks of a two-stage stochastic plan (``allocator/model/samples.py``).
+
+    ``cells[w]`` are the cells of sample ``w`` (drawn bases and curves, the same order and bounds);
+    periods ``[:first]`` come before the checkpoint. A CVaR at ``cvar_level`` is held above
+    ``min_cvar`` (currency) or weighed into the objective with ``risk_weight``.
+    """
+
+    cells: tuple[tuple[Cell, ...], ...]
+    first: int
+    cvar_level: float | None = None
+    min_cvar: float | None = None
+    risk_weight: float = 0.0
+    # S-shaped cells on the concave part only (docs/uncertainty.md): the caller fixes their segments
+    # (``allocator/stochastic/restrict.py``), so the sample blocks add no shared gates for them
+    concave_part_only: bool = False
+
+
+@dataclass(frozen=True)
 class PlanningData:
     """A scenario as sets and numbers. ``cells`` keeps the scenario's order."""
 
@@ -67,6 +86,7 @@ class PlanningData:
     # whether every interpolant is raised onto the curve's upper envelope (the certificate model)
     extra_points: Mapping[tuple[str, str], tuple[float, ...]] = field(default_factory=dict)
     overestimate: bool = False
+    samples: SampleSet | None = None  # a two-stage stochastic plan: one block per sample (model/samples.py)
 
     def matches(self, flt: Filter | None, region: str, period: str, channel: str | None = None) -> bool:
         """Whether a (region, period[, channel]) item passes a policy filter (``None`` passes all)."""

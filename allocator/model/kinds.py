@@ -26,6 +26,10 @@ class RowKind(StrEnum):
     REVENUE_FLOOR = "revenue_floor"
     MIN_ROI = "min_roi"
     POLICY = "policy"
+    # a stochastic plan's sample blocks (model/samples.py)
+    RECOURSE = "recourse"
+    RESERVE_USE = "reserve_use"
+    CVAR = "cvar"
 
 
 class Sense(IntEnum):

@@ -55,11 +55,19 @@ def add_staffing(model: PlanningModel) -> None:
                 cost.append((e, sf.temp_cost / unit))
             model.people_cost_terms[key] = _t(cost)
             model.capacity_terms[key] = _t(capacity)
-            sold = [(model.revenue[(c.region, c.channel, period)], 1.0) for c in cells_of[region]]
-            model.add_row(RowKind.CAPACITY, key, f"capacity[{region},{period}]", _t(sold + capacity), LE, 0.0, unit,
-                          region=region, period=period)
+            add_capacity(model, region, period, cells_of[region])
             previous = h
     _add_temp_share(model)
+
+
+def add_capacity(model: PlanningModel, region: str, period: str, cells) -> None:
+    """Family 3: ``sum_c y <= kappa * l_t * h + kappa_tmp * e`` for one region and period (the
+    heads' terms kept by :func:`add_staffing`; a stochastic plan adds one row per sample)."""
+    sold = [(model.revenue[(c.region, c.channel, period)], 1.0) for c in cells]
+    cols, vals = model.capacity_terms[(region, period)]
+    t = (np.concatenate([_t(sold)[0], cols]), np.concatenate([np.ones(len(sold)), vals]))
+    model.add_row(RowKind.CAPACITY, (region, period), f"capacity[{region},{period}]", t, LE, 0.0, model.unit,
+                  region=region, period=period)
 
 
 def _add_temp_share(model: PlanningModel) -> None:

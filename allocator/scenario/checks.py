@@ -10,6 +10,7 @@ from allocator.decompose.config import cross_check as decomposition_checks
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.partial import given, parsed
 from allocator.scenario.schema import Filter, ScenarioModel
+from allocator.stochastic.schema import cross_check as stochastic_checks
 from allocator.uncertainty.schema import cross_check as uncertainty_checks
 
 Loc = tuple[object, ...]
@@ -43,6 +44,7 @@ def cross_check(s: ScenarioModel | SimpleNamespace) -> list[tuple[Loc, str]]:
     if isinstance(s, ScenarioModel):  # the decomposition's checks take a field-valid scenario
         problems += decomposition_checks(s)
     problems += uncertainty_checks(s)  # takes a partly parsed scenario too
+    problems += stochastic_checks(s)
     return problems
 
 

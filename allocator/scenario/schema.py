@@ -29,6 +29,7 @@ from allocator.scenario.types import (
     fail,
     share_validator,
 )
+from allocator.stochastic.schema import Stochastic
 from allocator.uncertainty.schema import Uncertainty
 
 SUM_TOLERANCE = 1e-6
@@ -295,6 +296,7 @@ class ScenarioModel(Strict):
     solver: Solver = Solver()
     decomposition: DecompositionConfig | None = None  # docs/decomposition.md
     uncertainty: Uncertainty | None = None  # docs/uncertainty.md
+    stochastic: Stochastic | None = None  # docs/uncertainty.md, reserve sizing
 
     @field_validator("scenario")
     @classmethod
