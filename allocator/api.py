@@ -172,9 +172,16 @@ def run(
     mip_gap: float | None = None,
     write_model: str | Path | None = None,
     overrides: dict | None = None,
+    stochastic: bool | None = None,
+    samples: int | None = None,
+    seed: int | None = None,
 ) -> Plan:
     """What ``allocator run`` does: check the decomposition's inputs, solve, decompose the plan,
     and record the run's provenance (``overrides``: the ``--set`` changes already applied).
+
+    ``stochastic`` (default: whether the scenario has a ``stochastic:`` section) solves the
+    two-stage plan that sizes the reserve (``allocator.stochastic.solve_stochastic``; ``samples``
+    and ``seed`` override the section's).
 
     ``run(scenario).write(out_dir)`` writes the same run folder as ``allocator run`` (timings and
     the provenance's date aside).
@@ -184,7 +191,19 @@ def run(
     from allocator.report.provenance import provenance
 
     check_inputs(scenario)  # the decomposition's CSV inputs, read and checked before solving
-    plan = solve(scenario, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model)
+    if stochastic is None:
+        stochastic = scenario.stochastic is not None
+    if stochastic:
+        from allocator.stochastic.solve import check_options as check_stochastic_options
+        from allocator.stochastic.solve import solve_stochastic
+
+        check_stochastic_options(scenario, solver, write_model, samples, seed)
+        plan = solve_stochastic(scenario, samples, seed, time_limit=time_limit, mip_gap=mip_gap)
+    elif samples is not None or seed is not None:
+        raise ScenarioError([Problem("--samples" if samples is not None else "--seed", None, "",
+                                     "is for a stochastic plan: add --stochastic (or a `stochastic:` section)")])
+    else:
+        plan = solve(scenario, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model)
     if plan.status in (Status.NOT_SOLVED, Status.ERROR):
         return plan  # nothing to decompose or record: a failed run writes nothing
     plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel

@@ -84,6 +84,12 @@ def run(
         help="Also write the exact model solved to this .mps or .lp file (for another solver).")] = None,
     quiet: Annotated[bool, typer.Option(help=QUIET_HELP)] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    stochastic: Annotated[bool | None, typer.Option(
+        "--stochastic/--deterministic",
+        help="Size the reserve with a two-stage stochastic plan (default: when the scenario has a "
+             "`stochastic:` section; docs/uncertainty.md).")] = None,
+    samples: Annotated[int | None, typer.Option(help="Samples of a stochastic plan (default: the section's, else 50).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of a stochastic plan's samples (default: the section's).")] = None,
 ) -> None:
     """Solve a scenario and write its run folder (Ctrl-C: stop and write the best plan so far)."""
 
@@ -103,7 +109,8 @@ def run(
         check_out_dir(out_dir)  # an unwritable --out is found before minutes of solving
         with progress.show_on(err, quiet), runtime.keep_best_plan():
             plan = run_plan(sc, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model,
-                            overrides=changes)  # checks the decomposition's inputs first
+                            overrides=changes, stochastic=stochastic, samples=samples,
+                            seed=seed)  # checks the decomposition's inputs first
         _mark_interrupted(plan)
         if plan.status in ("not_solved", "error"):
             return plan, None, {}  # no plan and nothing to diagnose: a failed run leaves nothing
@@ -157,9 +164,12 @@ def print_summary(plan, folder: Path | None, time_limit: float | None = None) ->
         for key in ("objective", "exact_curve_margin", "revenue", "marketing_spend", "people_cost",
                     "reserve", "unallocated"):
             shown = words.money(s[key], currency)
+            name = words.label(key)
+            if s.get("stochastic") and key in ("objective", "exact_curve_margin"):  # the plan as written
+                name = "margin if the reserve is not spent" + (" (exact curves)" if key != "objective" else "")
             if key == "unallocated" and s[key] is not None and budget > 0:
                 shown += f" ({s[key] / budget:.1%})"
-            table.add_row(words.label(key), escape(shown))
+            table.add_row(name, escape(shown))
         roi = s["marketing_roi"]
         table.add_row("marketing ROI (margin)", "-" if roi is None else f"{roi:.1%}")
         price = s["budget_shadow_price"]
@@ -181,6 +191,10 @@ def print_summary(plan, folder: Path | None, time_limit: float | None = None) ->
         err.print(f"The solver refused the model: {s['solver_message']}.", markup=False)
     elif sentence is not None:
         err.print(sentence, markup=False, highlight=False)
+    from allocator.stochastic.report import sentences
+
+    for line in sentences(s, currency, budget):  # a stochastic run: the reserve and its value in words
+        out.print(line, markup=False, highlight=False)
     if folder is None:
         out.print("nothing written (no plan).", highlight=False)
     else:

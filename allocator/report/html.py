@@ -203,6 +203,9 @@ def render(plan) -> str:
         if not plan.headcount.empty:
             parts += ["<h2>People</h2>", staffing(plan.headcount, periods),
                       "<h3>Hires by region</h3>", _table(tables.hires_by_region(plan), total=True)]
+        from allocator.stochastic.report import html_section
+
+        parts += html_section(plan)  # a stochastic run: the reserve curve and its figures in words
         parts += ["<h2>Binding constraints</h2>",
                   "<p>Shadow price: expected margin gained per unit the constraint is loosened; "
                   "the unit column says which unit.</p>", _table(binding)]

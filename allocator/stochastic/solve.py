@@ -203,6 +203,21 @@ def evaluate(scenario: Scenario, plans: list[stages.FirstStage], samples: int, s
     return out
 
 
+def check_options(scenario: Scenario, solver: str | None, write_model, samples: int | None,
+                  seed: int | None) -> None:
+    """What a stochastic run cannot do, as an input error before any solve."""
+    from allocator.scenario import Problem, ScenarioError
+
+    problems = []
+    if solver not in (None, "highs"):
+        problems.append(Problem("--solver", None, "", f"a stochastic plan is solved with highs (got {solver!r})"))
+    if write_model is not None:
+        problems.append(Problem("--write-model", None, str(write_model), "is not available for a stochastic plan"))
+    if problems:
+        raise ScenarioError(problems)
+    check_stochastic(scenario, samples, seed)
+
+
 def solve_stochastic(scenario: Scenario, samples: int | None = None, seed: int | None = None,
                      time_limit: float | None = None, mip_gap: float | None = None,
                      evaluation_samples: int | None = None, progress: Progress | None = None) -> Plan:
@@ -270,6 +285,9 @@ def _plan_of_record(deterministic: PlanningModel, stage: Stage) -> Plan:
         raise RuntimeError(f"the stochastic first stage is not a plan of the deterministic model ({solution.status})")
     plan = tabulate(deterministic, solution)
     plan.summary.update(status=str(stage.solution.status), mip_gap=stage.gap, solve_seconds=stage.solution.seconds)
+    # prices of a model whose first stage is held say nothing about the stochastic plan's trade-offs
+    plan.constraints["shadow_price"] = np.nan
+    plan.summary["budget_shadow_price"] = None
     return plan
 
 
@@ -288,7 +306,8 @@ def _figures(scenario, data, model, stage: Stage, det_first, det_solution, outco
         "checkpoint": checkpoint_of(st, data.periods),
         "samples": len(margins),
         "seed": seed_of(scenario),
-        "reserve_range": list(reserve_range(scenario)),
+        "reserve_min_share": reserve_range(scenario)[0],
+        "reserve_max_share": reserve_range(scenario)[1],
         "expected_margin": float(margins.mean()),
         "p5_margin": float(np.percentile(margins, P5)),
         "cvar_level": level,

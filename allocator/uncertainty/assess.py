@@ -124,6 +124,7 @@ def drawn_scenario(scenario: Scenario, draws: Draws, k: int) -> Scenario:
     data = scenario.to_dict()
     data.pop("decomposition", None)  # margins only: the decomposition's input files play no part
     data.pop("uncertainty", None)
+    data.pop("stochastic", None)  # one year, known: nothing to sample
     for i, (cell, raw) in enumerate(zip(scenario.response, data["response"])):
         raw["base"] = cell.base * float(draws.factors["base"][k, i])
         raw["curve"] = curves.varied(cell.curve, draws.one(k, i))
