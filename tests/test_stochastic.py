@@ -232,7 +232,7 @@ def test_a_stochastic_plan_needs_an_uncertainty_section():
 def test_the_annual_example_runs_stochastic_in_a_few_samples():
     s = load_scenario(ROOT / "scenarios" / "annual_plan_uncertain.yaml")
     assert s.stochastic is not None and s.stochastic.checkpoint == "Q2"
-    s = s.with_changes({"stochastic.evaluation_samples": 0, "stochastic.reserve_levels": []})
+    s = s.with_changes({"stochastic.evaluation_samples": 0, "stochastic.reserve_levels": [], "solver.mip_gap": "2%"})
     plan = solve_stochastic(s, samples=3)
     assert plan.has_plan and plan.summary["samples"] == 3
     low, high = s.stochastic.reserve.min, s.stochastic.reserve.max

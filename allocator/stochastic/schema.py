@@ -79,7 +79,8 @@ def cross_check(s) -> list[tuple[tuple[object, ...], str]]:
     if isinstance(periods, tuple) and st.checkpoint is not None:
         if st.checkpoint not in periods:
             problems.append((("stochastic", "checkpoint"),
-                             f"unknown period {st.checkpoint!r}{did_you_mean(st.checkpoint, periods)}"))
+                             f"unknown period {st.checkpoint!r}"
+                             f"{did_you_mean(st.checkpoint, periods) or ' (periods: ' + ', '.join(periods) + ')'}"))
         elif st.checkpoint == periods[-1]:
             problems.append((("stochastic", "checkpoint"), f"must come before the last period {periods[-1]!r}: "
                              "after the checkpoint the reserve is spent, so at least one period must follow"))
