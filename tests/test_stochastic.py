@@ -129,13 +129,23 @@ def test_two_samples_two_cells_by_hand():
     stages.fix_first_stage(model, plain)
     again = solve_stage(model, None)
     assert again.margins == pytest.approx([2 * M, 2 * M], rel=1e-9)
+    # a 10% premium on what the reserve buys: a unit now earns 2 - 1.1 = 0.9 > 0.25, still spent;
+    # 2M of media cost 2.2M of reserve; each sample earns 1M + 2M * 0.9 = 2.8M
+    late = replace(data, samples=replace(data.samples, premium=0.1))
+    model, stage = stochastic_stage(late)
+    assert stage.margins == pytest.approx([2.8 * M, 2.8 * M], rel=1e-9)
+    assert stages.reserve_used(model, stage.solution.values) == pytest.approx([2.2 * M, 2.2 * M], rel=1e-9)
 
 
 # --- against the deterministic model --------------------------------------------------------
 
 
-def test_zero_spread_reproduces_the_deterministic_optimum():
-    s = tiny(uncertainty={"spread": {}, "seed": 3})
+@pytest.mark.parametrize("premium", ["0%", "10%"])
+def test_zero_spread_reproduces_the_deterministic_optimum(premium):
+    """With every year the nominal one, spending the reserve after the checkpoint is worth no more
+    than planning that spend (reserve range from 0, so the plain model may spend it too)."""
+    s = tiny(uncertainty={"spread": {}, "seed": 3},
+             stochastic={"checkpoint": "P1", "samples": 5, "recourse_premium": premium})
     model, stage = stochastic_stage(stochastic_data(s, 5))
     assert np.ptp(stage.margins) == pytest.approx(0.0, abs=1e-6 * M)  # every sample is the nominal year
     assert stage.margins.mean() == pytest.approx(deterministic_margin(s), rel=1e-7)

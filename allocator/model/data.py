@@ -53,6 +53,7 @@ class SampleSet:
     cvar_level: float | None = None
     min_cvar: float | None = None
     risk_weight: float = 0.0
+    premium: float = 0.0  # each unit bought after the checkpoint costs 1 + premium (paid from the reserve)
     # S-shaped cells on the concave part only (docs/uncertainty.md): the caller fixes their segments
     # (``allocator/stochastic/restrict.py``), so the sample blocks add no shared gates for them
     concave_part_only: bool = False

@@ -10,11 +10,14 @@ run on the sample's cells with the sample's coordinate appended to every row lab
   own segment columns, read with the sample's chord slopes on their breakpoints (a common grid:
   ``common_points`` refines it until every drawn curve meets ``pwl_tolerance`` on it). After the
   checkpoint the sample has its own segments ``d^w`` on its own curve, and a recourse row
-  ``sum d^w = planned + v^w`` with ``v^w >= 0``: the reserve it spends there;
-- spend bounds on the sample's spend, sales capacity with the first-stage heads, potential;
-- reserve use ``sum v^w <= Z``.
+  ``sum d^w = planned + v^w`` with ``v^w >= 0``: what it buys with the reserve there, each unit
+  at ``1 + premium`` (late buys lose upfront terms; ``stochastic.recourse_premium``);
+- spend bounds and marketing-spend policies on the sample's spend, sales capacity with the
+  first-stage heads, potential;
+- reserve use ``(1 + premium) sum v^w <= Z``.
 
-The sample's margin ``M^w = sum m y^w - spend^w - P`` (``margin_terms`` on the sample) makes the
+The sample's margin ``M^w = sum m y^w - spend^w - premium sum v^w - P`` (``margin_terms`` on the
+sample, plus the premium) makes the
 objective: the mean over samples (sample average approximation), optionally with the
 Rockafellar-Uryasev CVaR rows ``u^w >= eta - M^w`` as a floor or a weight.
 """
@@ -56,8 +59,12 @@ class RiskColumns:
 
 
 def sample_data(data, w: int):
-    """The planning data of sample ``w``: its cells, no refinement, no samples of its own."""
-    return replace(data, cells=data.samples.cells[w], extra_points={}, overestimate=False, samples=None)
+    """The planning data of sample ``w``: its cells, no refinement, no samples of its own, and the
+    policies on marketing spend (they hold in every sample: the reserve spent after the checkpoint
+    obeys them too; with no reserve spent they hold as planned, so no draw makes them infeasible)."""
+    spend_policies = tuple(p for p in data.policies if p.share == "marketing_spend")
+    return replace(data, cells=data.samples.cells[w], extra_points={}, overestimate=False, samples=None,
+                   policies=spend_policies)
 
 
 @contextmanager
@@ -100,10 +107,13 @@ def add_samples(model: PlanningModel) -> None:
                     for period in data.periods:
                         staffing.add_capacity(model, region, period, members)
             families.add_potential(model)
+            families.add_policies(model)  # marketing-spend shares, on the sample's spend
             used = np.fromiter(recourse.values(), dtype=np.int64, count=len(recourse))
-            use = (np.append(used, model.reserve), np.append(np.ones(len(used)), -1.0))
+            cost = np.full(len(used), 1.0 + st.premium)  # late buys cost more, out of the reserve
+            use = (np.append(used, model.reserve), np.append(cost, -1.0))
             model.add_row(RowKind.RESERVE_USE, (), "reserve_use", use, LE, 0.0, model.unit)
-            block = SampleBlock(model.revenue, recourse, model.segments, combine(margin_terms(model)))
+            margin = combine(terms(margin_terms(model), (used, np.full(len(used), -st.premium))))
+            block = SampleBlock(model.revenue, recourse, model.segments, margin)
         model.sample_blocks.append(block)
     n = len(model.sample_blocks)
     mean = terms(*[scaled(b.margin, 1.0 / n) for b in model.sample_blocks])

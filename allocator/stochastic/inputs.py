@@ -73,7 +73,7 @@ def stochastic_data(scenario: Scenario, samples: int | None = None, seed: int | 
     first = data.periods.index(checkpoint_of(st, data.periods)) + 1
     sample_set = SampleSet(cells, first, cvar_level=rule.cvar_level if rule else None,
                            min_cvar=rule.min_cvar_margin if rule else None,
-                           risk_weight=rule.risk_weight or 0.0 if rule else 0.0)
+                           risk_weight=rule.risk_weight or 0.0 if rule else 0.0, premium=st.recourse_premium)
     return replace(data, extra_points=common_points(data, cells), samples=sample_set)
 
 

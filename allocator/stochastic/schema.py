@@ -53,6 +53,7 @@ class Stochastic(Strict):
     seed: Annotated[int | None, Field(ge=0, strict=True)] = None  # default: the uncertainty section's
     reserve: ReserveRange | None = None  # range the reserve is sized in; default budget.reserve
     risk: Risk | None = None
+    recourse_premium: Share = 0.10  # reserve spent after the checkpoint costs this much more (docs/decisions.md)
     reserve_levels: tuple[Share, ...] = DEFAULT_LEVELS
     evaluation_samples: Annotated[int, Field(ge=0, le=100_000, strict=True)] = 200
 

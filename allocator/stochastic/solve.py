@@ -231,7 +231,7 @@ def solve_stochastic(scenario: Scenario, samples: int | None = None, seed: int |
     timings = {}
     clock = time.perf_counter()
     data = stochastic_data(scenario, samples, seed)
-    plain = replace(data, samples=None)
+    plain = replace(data, samples=None, extra_points={})  # the scenario's own model, its reserve range
     deterministic = build_model(plain)
     tell("solving the deterministic plan")
     det_solution = solve_model(deterministic, "highs", time_limit, mip_gap)
@@ -255,7 +255,8 @@ def solve_stochastic(scenario: Scenario, samples: int | None = None, seed: int |
         summary = no_plan_summary(scenario, stage.solution)
         summary["message"] = _no_plan_words(scenario, stage.solution)
         return Plan(scenario, stage.solution.status, summary)
-    plan = _plan_of_record(deterministic, stage)
+    record = build_model(replace(data, samples=None))  # the common grid the first stage was planned on
+    plan = _plan_of_record(record, stage)
     clock = time.perf_counter()
     tell("re-solving with the reserve at each level")
     curve = reserve_curve(model, data, spending, scenario, stage, time_limit)
@@ -273,7 +274,7 @@ def solve_stochastic(scenario: Scenario, samples: int | None = None, seed: int |
             "draw": np.arange(n_eval), "stochastic_margin": outcome[0], "deterministic_margin": outcome[1],
             "difference": outcome[0] - outcome[1]})
     plan.timings = timings
-    plan.model = deterministic
+    plan.model = record
     return plan
 
 

@@ -131,6 +131,7 @@ def sample_margins(model: PlanningModel, values: np.ndarray) -> np.ndarray:
 
 
 def reserve_used(model: PlanningModel, values: np.ndarray) -> np.ndarray:
-    """The reserve each sample spends after the checkpoint, in currency."""
+    """The reserve each sample spends after the checkpoint (premium included), in currency."""
+    rate = 1.0 + model.data.samples.premium if model.data.samples is not None else 1.0
     return np.array([float(values[list(b.recourse.values())].sum()) if b.recourse else 0.0
-                     for b in model.sample_blocks]) * model.unit
+                     for b in model.sample_blocks]) * model.unit * rate
