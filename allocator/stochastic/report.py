@@ -21,7 +21,8 @@ def sentences(summary: dict, currency: str = "", budget: float | None = None) ->
     lines = [
         f"Stochastic plan over {summary['samples']} sampled years, checkpoint {summary['checkpoint']}: "
         f"hold back a reserve of {money(summary['reserve'], currency)}{share} and spend it after "
-        f"{summary['checkpoint']} where each year's curves turn out best.",
+        f"{summary['checkpoint']} where each year's curves turn out best"
+        f"{_premium(summary)}.",
         f"Expected margin {money(summary['expected_margin'], currency)}; in the worst 5% of years about "
         f"{money(summary['p5_margin'], currency)} (P5), worst {summary['cvar_level']:.0%} on average "
         f"{money(summary['cvar_margin'], currency)} (CVaR).",
@@ -38,6 +39,11 @@ def sentences(summary: dict, currency: str = "", budget: float | None = None) ->
         lines.append(f"Whole headcount by rounding the relaxed plan: within {gap:.2%} of the best possible "
                      "on these samples.")
     return lines
+
+
+def _premium(summary: dict) -> str:
+    p = summary.get("recourse_premium")
+    return f" (buying late costs {p:.0%} more)" if p else ""
 
 
 def reserve_figure(curve: pd.DataFrame, currency: str = "") -> Figure:

@@ -311,6 +311,7 @@ def _figures(scenario, data, model, stage: Stage, det_first, det_solution, outco
         "reserve_max_share": reserve_range(scenario)[1],
         "expected_margin": float(margins.mean()),
         "p5_margin": float(np.percentile(margins, P5)),
+        "recourse_premium": st.recourse_premium,
         "cvar_level": level,
         "cvar_margin": cvar(margins, level),
         "lp_cvar_margin": lp_cvar,
