@@ -164,9 +164,6 @@ class HighsRunner:
         objective = float(f.c @ values) if len(values) else float("nan")
         return Solution(status, values, activity, duals, objective, gap, seconds, "highs", message)
 
-    def _untied_duals(self, values: np.ndarray) -> np.ndarray | None:
-        return _untied_duals_of(self.highs, self.form, values)
-
     def _duals(self, values: np.ndarray, deadline: Deadline | None = None) -> np.ndarray:
         """Duals of the LP with integer columns fixed at their (rounded) values, read against
         the margin objective (without the reserve tie-break), within what is left of the time."""
@@ -176,10 +173,7 @@ class HighsRunner:
         if not f.integer.any():
             if f.tie_break is None:
                 return np.asarray(self.highs.getSolution().row_dual)
-            untied = self._untied_duals(values)
-            if untied is not None:
-                return untied
-            # an LP whose basis the tie-break decides: drop its weight and re-run from the basis
+            # an LP: drop the tie-break weight on the solved instance and re-run from its basis
             h = self.highs
             h.changeColCost(f.tie_break, 0.0)
             try:
@@ -202,55 +196,6 @@ class HighsRunner:
         if d.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return nan
         return np.asarray(d.getSolution().row_dual)
-
-
-DUAL_SLACK = 1e-12  # how much worse than at the optimum a reduced cost may get without the tie-break
-
-
-def _untied_duals_of(h: highspy.Highs, f: LinearForm, values: np.ndarray) -> np.ndarray | None:
-    """Row duals of the solved LP without the tie-break weight, from its optimal basis ``B``:
-    ``y' = y + dy`` with ``B^T dy = -eps e_z`` (``z`` the tie-break column), which is exactly what
-    a re-run from that basis gives when it stays optimal, i.e. when no reduced cost crosses to the
-    wrong side of its bound. ``None`` when one would (the re-run then decides): that saves a
-    second HiGHS run per LP solve, a third of a warm sweep point."""
-    status, basic = h.getBasisTransposeSolve, np.asarray(h.getBasicVariables()[1])
-    sol = h.getSolution()
-    y, d = np.asarray(sol.row_dual), np.asarray(sol.col_dual)
-    z = f.tie_break
-    where = np.flatnonzero(basic == z)
-    if not len(where):  # z nonbasic: its weight enters no dual; only its own reduced cost moves
-        dy = np.zeros(len(y))
-    else:
-        rhs = np.zeros(len(basic))
-        rhs[where[0]] = -float(f.c[z])
-        ok, dy = status(rhs)
-        if ok != highspy.HighsStatus.kOk:
-            return None
-        dy = np.asarray(dy)
-    y2 = y + dy
-    d2 = d - f.matrix.T @ dy
-    d2[z] -= float(f.c[z])
-    nonbasic = np.ones(len(d), dtype=bool)
-    nonbasic[basic[basic >= 0]] = False
-    lower, upper = _at(values, f.lb), _at(values, f.ub)
-    bad = nonbasic & ~(lower & upper) & (
-        (lower & (d2 > np.maximum(d, 0.0) + DUAL_SLACK)) | (upper & (d2 < np.minimum(d, 0.0) - DUAL_SLACK))
-        | (~lower & ~upper & (np.abs(d2) > np.abs(d) + DUAL_SLACK)))
-    if bad.any():
-        return None
-    activity = np.asarray(sol.row_value)
-    rows = np.ones(len(y), dtype=bool)
-    rows[-basic[basic < 0] - 1] = False  # nonbasic rows
-    at_lo, at_hi = _at(activity, f.row_lo), _at(activity, f.row_hi)
-    bad_rows = rows & ~(at_lo & at_hi) & (
-        (at_lo & (y2 > np.maximum(y, 0.0) + DUAL_SLACK)) | (at_hi & (y2 < np.minimum(y, 0.0) - DUAL_SLACK)))
-    return None if bad_rows.any() else y2
-
-
-def _at(x: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """Where ``x`` sits on ``bound`` (to the last digits: a nonbasic value is its bound)."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(x - bound) <= 1e-9 * (1.0 + np.abs(bound))
 
 
 def _refusal(f: LinearForm) -> str:
