@@ -331,19 +331,34 @@ def exact_gain(model: PlanningModel, a: PlanArrays, capacity: np.ndarray) -> flo
 def budget_price(model: PlanningModel, solution: Solution) -> float | None:
     """What one more unit of ``budget.total`` buys: the budget row's price, less the reserve share
     it must hold back, plus the spend bounds that default to the budget and grow with it."""
-    low, high = model.data.reserve
-    total = 0.0
-    for i, (kind, label) in enumerate(zip(model.kinds, model.labels)):
-        if kind == RowKind.BUDGET:
-            weight = 1.0
-        elif kind == RowKind.RESERVE:
-            weight = -low if label == ("min",) else high
-        elif kind == RowKind.SPEND_MAX and model.meta[i]["follows_budget"]:
-            weight = 1.0
-        else:
-            continue
-        total += weight * float(_clean(_prices(model, solution, np.array([i])), 1e-9)[0])
+    rows, weights = _budget_rows(model)
+    rows, weights = rows[weights != 0], weights[weights != 0]
+    total = float(weights @ _clean(_prices(model, solution, rows), 1e-9)) if len(rows) else 0.0
     return float(total) if np.isfinite(total) else None
+
+
+def _budget_rows(model: PlanningModel) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``budget.total`` moves and how much each moves with it (the rows found once per
+    model structure; whether a spend bound follows the budget is read each time)."""
+    cached = getattr(model, "_budget_rows", None)
+    low, high = model.data.reserve
+    if cached is not None and cached[0] == (model.response_key, model.ncols, model.nrows):
+        rows, kinds = cached[1]
+    else:
+        picked = []
+        for i, (kind, label) in enumerate(zip(model.kinds, model.labels)):
+            if kind == RowKind.BUDGET:
+                picked.append((i, "budget"))
+            elif kind == RowKind.RESERVE:
+                picked.append((i, "low" if label == ("min",) else "high"))
+            elif kind == RowKind.SPEND_MAX:
+                picked.append((i, "spend"))  # moves with the budget when its bound defaults to it
+        rows, kinds = np.array([i for i, _ in picked], dtype=np.int64), [k for _, k in picked]
+        model._budget_rows = ((model.response_key, model.ncols, model.nrows), (rows, kinds))
+    meta = model.meta
+    weights = np.array([1.0 if k == "budget" else -low if k == "low" else high if k == "high"
+                        else float(bool(meta[i]["follows_budget"])) for i, k in zip(rows.tolist(), kinds)])
+    return rows, weights
 
 
 def _prices(model: PlanningModel, solution: Solution, rows: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ scenario's growth and revenue floors are lifted, as in ``bench_sweep.py``, so th
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -52,13 +53,14 @@ def main() -> None:
     start = time.perf_counter()
     cold = build_model(with_ceilings(planning_data(base), ceilings))
     build = time.perf_counter() - start
+    cpu = time.process_time()
     solution = cold.solve()
-    one = solution.seconds
+    one, one_cpu = solution.seconds, time.process_time() - cpu
     print(f"{args.scenario}: {cold.ncols:,} columns, {cold.nrows:,} rows; build {build:.2f} s, "
-          f"one cold solve {one:.3f} s ({solution.status})")
+          f"one cold solve {one:.3f} s wall, {one_cpu:.3f} s CPU ({solution.status}); load {os.getloadavg()[0]:.1f}")
 
     phases: dict[str, list[float]] = {"data": [], "update": [], "solve": [], "totals": []}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     objectives = []
     for budget in budgets:
         t = time.perf_counter()
@@ -72,8 +74,9 @@ def main() -> None:
         t = time.perf_counter()
         objectives.append(totals(cold, s)["objective"])
         phases["totals"].append(time.perf_counter() - t)
-    total = time.perf_counter() - start
-    print(f"{args.points} warm points: {total:.2f} s = {total / one:.1f}x one solve; per point (median): "
+    total, total_cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{args.points} warm points: {total:.2f} s wall = {total / one:.1f}x one solve, {total_cpu:.2f} s CPU = "
+          f"{total_cpu / one_cpu:.1f}x its CPU; load {os.getloadavg()[0]:.1f}; per point (median wall): "
           + ", ".join(f"{k} {statistics.median(v) * 1000:.1f} ms" for k, v in phases.items()))
     print(f"objective from {objectives[0]:,.0f} to {objectives[-1]:,.0f}; non-decreasing: "
           f"{bool(np.all(np.diff(objectives) >= -1e-6 * abs(objectives[-1])))}")

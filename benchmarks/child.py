@@ -153,6 +153,7 @@ def run_allocator(args) -> dict:
         "exit_code": code,
         "times": t,
         "in_process_total": time.perf_counter() - T0,
+        "cpu_total": time.process_time(),  # CPU seconds of the whole process (imports included)
         "rss_after_import_mib": rss_after_import,
         "rss_peak_mib": _rss_mib(),
     }
@@ -202,6 +203,7 @@ def run_reference(args) -> dict:
         "allocator_file": sys.modules["allocator"].__file__,
         "times": t,
         "in_process_total": time.perf_counter() - T0,
+        "cpu_total": time.process_time(),
         "rss_after_import_mib": rss_after_import,
         "rss_peak_mib": _rss_mib(),
         "columns": len(arrays.c),

@@ -10,62 +10,32 @@ from __future__ import annotations
 import datetime as dt
 import math
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import pandas as pd
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from allocator.cli_common import _guard, out
 from allocator.decompose.config import DecompositionConfig, Tracking, parse_date
 from allocator.decompose.errors import ConfigSource, DecompositionError, load_config
 from allocator.decompose.run import decompose_run, new_folder, stored_config, write_decomposition
 from allocator.decompose.tracking import check_as_of, default_as_of, read_actuals, read_targets, track
 from allocator.output import write_csv
-from allocator.scenario import ScenarioError, load_scenario
+from allocator.scenario import load_scenario
 from allocator.scenario.amounts import format_amount
 from allocator.scenario.errors import Problem
 
-EXIT_OK, EXIT_INVALID, EXIT_BUG = 0, 2, 3
 STATUS_STYLE = {"red": "bold red", "amber": "bold yellow", "green": "green"}
-T = TypeVar("T")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``decompose`` and ``track`` to ``app``."""
     app.command("decompose")(decompose_command)
     app.command("track")(track_command)
-
-
-def _guard(debug: bool, action: Callable[[], T]) -> T:
-    """Run ``action``; input problems exit 2 with every message, bugs exit 3 in one line."""
-    try:
-        return action()
-    except ScenarioError as exc:
-        if debug:
-            raise
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        err.print(f"{len(exc.problems)} problem(s) found.", style="red")
-        raise typer.Exit(EXIT_INVALID) from None
-    except OSError as exc:
-        if debug:
-            raise
-        err.print(f"cannot write: {exc}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except Exception as exc:  # a bug, not a user mistake
-        if debug:
-            raise
-        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
-        err.print("Nothing was written. Run again with --debug for the traceback.")
-        raise typer.Exit(EXIT_BUG) from None
 
 
 def _run_folder(run_dir: Path) -> None:

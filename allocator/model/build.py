@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.model import families, response, samples, staffing
+from allocator.model import families, inputs, response, samples, staffing
 from allocator.model.data import PlanningData
 from allocator.model.kinds import EQ, GE, LE, RebuildReason, RebuildRequired, RowKind, Sense
 
@@ -149,7 +149,11 @@ class PlanningModel:
     objective_parts: Terms | None = None
     risk: object | None = None  # the CVaR columns (samples.RiskColumns), when the plan has a risk rule
     shared_slopes: dict = field(default_factory=dict)  # (region, channel, period) -> samples' slopes on shared segments
+    family_reads: dict = field(default_factory=dict)  # family -> the inputs it read (allocator/model/inputs.py)
+    family_keys: dict = field(default_factory=dict)  # family -> their values when it was built
+    rebuilt: set = field(default_factory=set)  # the families built (not copied) in this model
     _form: LinearForm | None = None
+    _copied: dict = field(default_factory=dict)  # first row -> the form a block was taken over from (until built)
     _runner: object | None = None  # the live HiGHS model (allocator.solve.HighsRunner), once solved
 
     # --- building ---------------------------------------------------------------------------
@@ -262,11 +266,9 @@ class PlanningModel:
         lb = np.concatenate([c[0] for c in self.col_chunks]) if self.col_chunks else np.zeros(0)
         ub = np.concatenate([c[1] for c in self.col_chunks]) if self.col_chunks else np.zeros(0)
         integer = np.concatenate([c[2] for c in self.col_chunks]) if self.col_chunks else np.zeros(0, bool)
-        lengths = np.fromiter((len(c) for c in self.row_cols), dtype=np.int64, count=m)
+        lengths, indices, values = self._matrix_parts(m)
         indptr = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        indices = np.concatenate(self.row_cols) if m else np.zeros(0, dtype=np.int64)
-        values = np.concatenate(self.row_vals) if m else np.zeros(0)
         # every family gives each column once per row (``combine`` where parts may repeat one)
         matrix = sp.csr_matrix((values, indices, indptr), shape=(m, n))
         sense = np.asarray(self.sense, dtype=np.int64)
@@ -275,6 +277,33 @@ class PlanningModel:
         row_hi = np.where(sense == GE, INF, rhs)
         tie_break = self.reserve if self.reserve is not None and not self.elastic and not self.budget_slack else None
         return LinearForm(self._objective(n), lb, ub, integer, matrix, row_lo, row_hi, tie_break)
+
+    def _matrix_parts(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row lengths, column indices and values of the matrix: blocks taken over from a model
+        being updated are sliced out of its matrix, the others joined from their rows."""
+        copied, self._copied = self._copied, {}
+        if not m:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        parts, row = [], 0
+        for r0, r1, _, _ in sorted(self.blocks.values()) if copied else [(0, m, 0, 0)]:
+            if r0 > row:  # rows outside any block (none today)
+                parts.append(self._row_parts(row, r0))
+            source = copied.get(r0)
+            if source is not None and r1 > r0:
+                a, b = source.matrix.indptr[r0], source.matrix.indptr[r1]
+                parts.append((np.diff(source.matrix.indptr[r0:r1 + 1]), source.matrix.indices[a:b],
+                              source.matrix.data[a:b]))
+            elif r1 > r0:
+                parts.append(self._row_parts(r0, r1))
+            row = max(row, r1)
+        if row < m:
+            parts.append(self._row_parts(row, m))
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
+
+    def _row_parts(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cols, vals = self.row_cols[r0:r1], self.row_vals[r0:r1]
+        return (np.fromiter((len(c) for c in cols), dtype=np.int64, count=r1 - r0), np.concatenate(cols),
+                np.concatenate(vals))
 
     def _objective(self, n: int) -> np.ndarray:
         c = np.zeros(n)
@@ -340,25 +369,54 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
                           elastic=elastic, budget_slack=budget_slack)
     if budget_slack:  # an open budget extension, minimised: how much more budget is needed
         model.budget_extension = model.var()
-    _family(model, "response", lambda m: response.add_response(m, reuse))
-    _family(model, "spend_bounds", response.add_spend_bounds)
-    _family(model, "staffing", staffing.add_staffing)
-    _family(model, "budget", families.add_budget_and_reserve)
-    _family(model, "growth_floors", families.add_growth_floors)
-    _family(model, "potential", families.add_potential)
-    _family(model, "revenue_floor", families.add_revenue_floor)
-    _family(model, "roi", families.add_roi_floors)
-    _family(model, "policies", families.add_policies)
+    for name, add in (("response", lambda m: response.add_response(m, reuse)),
+                      ("spend_bounds", response.add_spend_bounds), ("staffing", staffing.add_staffing),
+                      ("budget", families.add_budget_and_reserve), ("growth_floors", families.add_growth_floors),
+                      ("potential", families.add_potential), ("revenue_floor", families.add_revenue_floor),
+                      ("roi", families.add_roi_floors), ("policies", families.add_policies)):
+        _family(model, name, add, reuse)
     if data.samples is not None:  # a two-stage stochastic plan: one block per sample, then its objective
-        _family(model, "samples", samples.add_samples)
+        r0, c0 = model.nrows, model.ncols  # always built (it swaps the model's response maps while it builds)
+        samples.add_samples(model)
+        model.blocks["samples"] = (r0, model.nrows, c0, model.ncols)
+        model.rebuilt.add("samples")
     model.form  # noqa: B018 (the arrays, assembled once here: part of building)
     return model
 
 
-def _family(model: PlanningModel, name: str, add) -> None:
+def _family(model: PlanningModel, name: str, add, reuse: PlanningModel | None = None) -> None:
+    """Build family ``name`` (recording the inputs it reads), or take its block over from ``reuse``
+    when those inputs, and the families it needs, are unchanged (``allocator/model/inputs.py``)."""
     r0, c0 = model.nrows, model.ncols
-    add(model)
+    if _unchanged(model, name, reuse):
+        model.copy_block(reuse, name)
+        model._copied[r0] = reuse.form
+        for attr in inputs.STATE.get(name, ()):
+            setattr(model, attr, getattr(reuse, attr))
+        model.family_reads[name], model.family_keys[name] = reuse.family_reads[name], reuse.family_keys[name]
+    else:
+        reads = inputs.Reads()
+        data, before = model.data, inputs.snapshot(model)
+        model.data = inputs.DataView(data, reads)  # type: ignore[assignment]
+        try:
+            add(model)
+        finally:
+            model.data = data
+        inputs.check_state(name, before, inputs.snapshot(model))
+        model.family_reads[name], model.family_keys[name] = reads, inputs.key(data, reads)
+        model.rebuilt.add(name)
     model.blocks[name] = (r0, model.nrows, c0, model.ncols)
+
+
+def _unchanged(model: PlanningModel, name: str, reuse: PlanningModel | None) -> bool:
+    if reuse is None or model.elastic or model.budget_slack or reuse.elastic or reuse.budget_slack:
+        return False  # elastic slacks add objective terms per row: those models are built whole
+    if name not in reuse.family_reads or reuse.unit != model.unit or reuse._form is None:
+        return False
+    r0, _, c0, _ = reuse.blocks[name]
+    if (r0, c0) != (model.nrows, model.ncols) or any(n in model.rebuilt for n in inputs.NEEDS[name]):
+        return False
+    return inputs.key(model.data, reuse.family_reads[name]) == reuse.family_keys[name]
 
 
 def margin_terms(model: PlanningModel) -> Terms:

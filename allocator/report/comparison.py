@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
-from openpyxl import Workbook
 
 from allocator.compare import breakdown, compare_table
 from allocator.output import write_csv, write_folder
 from allocator.report import words
 from allocator.report.html import STYLE, _png, _table
 from allocator.report.workbook import PRICE, RATIO, money_format, sheet
+from allocator.report.xlsx import Workbook
 from allocator.scenario.amounts import format_amount
 
 METRIC_FORMATS = {"marketing_roi": RATIO, "budget_shadow_price": PRICE, "headcount": "#,##0.0", "temp_staff": "#,##0.0"}
@@ -37,7 +37,6 @@ def write_comparison(plans, names: list[str], out_dir: Path, currency: str = "")
         write_csv(regions, folder / "compare_regions.csv")
         write_csv(channels, folder / "compare_channels.csv")
         wb = Workbook()
-        wb.remove(wb.active)
         money = money_format(currency)
         ws = sheet(wb, "compare", table, currency)
         for i, metric in enumerate(table.metric, start=3):  # one format per row: each row is one metric

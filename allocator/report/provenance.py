@@ -33,7 +33,9 @@ def provenance(scenario, changes: dict | None = None, solver: str | None = None,
         file_hash = _sha256(path.read_bytes()) if path.is_file() else "-"
     except OSError:
         file_hash = "-"
-    solved = yaml.safe_dump(scenario.to_dict(), sort_keys=True, allow_unicode=True).encode("utf-8")
+    from allocator.output import SAFE_DUMPER
+
+    solved = yaml.dump(scenario.to_dict(), Dumper=SAFE_DUMPER, sort_keys=True, allow_unicode=True).encode("utf-8")
     s = scenario.solver
     rows = [
         ("run at (UTC)", when.strftime("%Y-%m-%d %H:%M:%S")),

@@ -140,15 +140,27 @@ class UnallocatedNote:
 
 def _cell_roi(allocation: pd.DataFrame) -> pd.Series:
     """Each cell's marginal ROI over its periods, weighed by spend (all periods alike if none)."""
+    return cell_roi(allocation, skip_unknown=True)
 
-    def weighted(rows: pd.DataFrame) -> float:
-        roi = pd.to_numeric(rows.marginal_roi, errors="coerce")
-        spent = (rows.spend > 0) & roi.notna()
-        if spent.any():
-            return float(np.average(roi[spent], weights=rows.spend[spent]))
-        return float(roi.mean())
 
-    return allocation.groupby(["region", "channel"], sort=False)[["spend", "marginal_roi"]].apply(weighted)
+def cell_roi(allocation: pd.DataFrame, skip_unknown: bool) -> pd.Series:
+    """Per (region, channel), in the table's order: the marginal ROI of its periods weighed by
+    their spend, or their plain mean when it spends nothing. ``skip_unknown`` leaves periods
+    without a ROI out of the weighing (else one makes the cell's ROI unknown)."""
+    a = allocation
+    roi = pd.to_numeric(a.marginal_roi, errors="coerce").astype(float)
+    spent = (a.spend > 0) & (roi.notna() if skip_unknown else True)
+    weight = a.spend.where(spent, 0.0).astype(float)
+    parts = pd.DataFrame({"weighed": (roi * weight).where(spent & roi.notna(), 0.0), "weight": weight,
+                          "spent": spent, "unknown": spent & roi.isna(), "roi": roi})
+    g = parts.groupby([a.region, a.channel], sort=False).agg(
+        weighed=("weighed", "sum"), weight=("weight", "sum"), spent=("spent", "sum"), unknown=("unknown", "sum"),
+        mean=("roi", "mean"))
+    has = g.spent.to_numpy() > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(has, g.weighed.to_numpy() / np.where(has, g.weight.to_numpy(), 1.0), g["mean"].to_numpy())
+    value[has & (g.unknown.to_numpy() > 0)] = np.nan
+    return pd.Series(value, index=g.index)
 
 
 def binding_constraints(plan) -> pd.DataFrame:

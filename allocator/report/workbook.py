@@ -8,7 +8,8 @@ header rows repeated on every page. Sheets: summary, by period, plan against las
 channel), allocation, revenue and spend by period, headcount, hires by region, constraints (with
 the unit of every shadow price), inputs, curves, provenance, and any extra tables of the run.
 User text that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``) is stored as text.
-See docs/reports.md.
+See docs/reports.md. Written by :mod:`allocator.report.xlsx` (each style once, no object per cell
+beyond its value and format), read back by openpyxl, Excel and LibreOffice.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from allocator.report import provenance, tables, words
+from allocator.report.xlsx import Alignment, Font, Workbook
 
 RATIO = "0.0%"
 PRICE = "0.0000"
@@ -77,28 +77,48 @@ def column_format(column: str, value, money: str) -> str | None:
     return PLAIN if isinstance(value, float) else COUNT
 
 
-def _put(ws, row: int, col: int, value, number_format: str | None = None):
+HEADER_FONT, MACHINE_FONT, TOTAL_FONT = Font(bold=True), Font(italic=True, color="00666666"), Font(bold=True)
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+NOTE_FONTS = {True: Font(bold=True, color="00AA0000"), False: Font(color="00AA0000")}
+
+
+def _plain(value):
+    """A value as the workbook stores it: Python scalars, ``None`` for NaN and infinities."""
     if hasattr(value, "item"):
         value = value.item()  # numpy scalar -> Python
     if isinstance(value, float) and not math.isfinite(value):
-        value = None
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text starts with
-    elif number_format and isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def _put(ws, row: int, col: int, value, number_format: str | None = None):
+    value = _plain(value)
+    cell = ws.cell(row=row, column=col, value=value)  # text is stored as text, never as a formula
+    if number_format and not isinstance(value, str) and isinstance(value, (int, float)):
         cell.number_format = number_format
     return cell
 
 
+def _put_column(ws, col: int, first_row: int, values: list, column: str, fixed: str | None, money: str) -> None:
+    """``values`` down column ``col`` from ``first_row``, each with its number format (found once per
+    value type: ``column_format`` depends on the column and the value's type only)."""
+    by_type: dict[type, str | None] = {}
+    values = [_plain(v) for v in values]
+    formats = []
+    for value in values:
+        kind = type(value)
+        fmt = by_type.get(kind, "?")
+        if fmt == "?":
+            fmt = by_type[kind] = None if kind is str or not isinstance(value, (int, float)) else \
+                (fixed or column_format(column, value, money))
+        formats.append(fmt)
+    ws.put_column(col, first_row, values, formats)
+
+
 def print_setup(ws, header_rows: int = 2) -> None:
-    """Landscape, one page wide (as many pages tall as needed), header rows on every page."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    """Landscape, A4, one page wide (as many pages tall as needed), gridlines, header rows on every page."""
+    ws.print_setup = True
     ws.print_title_rows = f"1:{header_rows}"
-    ws.print_options.gridLines = True
 
 
 def sheet(wb: Workbook, title: str, frame: pd.DataFrame, currency: str = "", total: str | list[str] | None = None,
@@ -111,9 +131,9 @@ def sheet(wb: Workbook, title: str, frame: pd.DataFrame, currency: str = "", tot
     columns = [str(c) for c in frame.columns]
     for j, column in enumerate(columns, start=1):
         head = _put(ws, 1, j, LABELS.get(column, column.replace("_", " ")).format(c=currency or "amount"))
-        head.font = Font(bold=True)
-        head.alignment = Alignment(wrap_text=True, vertical="top")
-        _put(ws, 2, j, column).font = Font(italic=True, color="666666")
+        head.font = HEADER_FONT
+        head.alignment = HEADER_ALIGNMENT
+        _put(ws, 2, j, column).font = MACHINE_FONT
     body = frame
     totals = None
     if total == "last" and len(frame):
@@ -121,14 +141,13 @@ def sheet(wb: Workbook, title: str, frame: pd.DataFrame, currency: str = "", tot
     elif isinstance(total, list) and len(frame):
         totals = ["total" if j == 0 else (float(frame[c].sum()) if c in total else None)
                   for j, c in enumerate(frame.columns)]
-    for i, row in enumerate(body.itertuples(index=False), start=3):
-        for j, (column, value) in enumerate(zip(columns, row), start=1):
-            _put(ws, i, j, value, formats.get(column) or column_format(column, value, money))
+    for j, column in enumerate(columns, start=1):
+        _put_column(ws, j, 3, body.iloc[:, j - 1].tolist(), column, formats.get(column), money)
     last = 2 + len(body)
     ws.auto_filter.ref = f"A2:{get_column_letter(max(1, len(columns)))}{max(last, 2)}"
     if totals is not None:
         for j, (column, value) in enumerate(zip(columns, totals), start=1):
-            _put(ws, last + 1, j, value, formats.get(column) or column_format(column, value, money)).font = Font(bold=True)
+            _put(ws, last + 1, j, value, formats.get(column) or column_format(column, value, money)).font = TOTAL_FONT
     ws.freeze_panes = "A3"
     print_setup(ws)
     _widths(ws, frame, currency)
@@ -189,7 +208,7 @@ def summary_sheet(wb: Workbook, plan) -> None:
         notes.append("The binding constraints are on the constraints sheet (binding = TRUE).")
     row = 3 + len(frame) + 1
     for text in notes:
-        _put(ws, row, 1, text).font = Font(bold=text == notes[0], color="AA0000")
+        _put(ws, row, 1, text).font = NOTE_FONTS[text == notes[0]]
         row += 1
 
 
@@ -204,7 +223,6 @@ def constraints_frame(plan) -> pd.DataFrame:
 def write_workbook(plan, path: Path) -> None:
     sc, currency = plan.scenario, plan.scenario.currency
     wb = Workbook()
-    wb.remove(wb.active)
     summary_sheet(wb, plan)
     if plan.has_plan:
         periods = list(sc.periods.names)

@@ -50,7 +50,7 @@ class Scenario(ScenarioModel):
         if self._data is None:  # built with model_validate(): start from the resolved values
             data = _plain_to_loc(self.model_dump(by_alias=True, exclude_none=True), self._source)
         else:
-            data = copy.deepcopy(self._data)
+            data = copy_data(self._data)
         overridden: list[Override] = []
         problems = []
         for path, value in changes.items():
@@ -78,6 +78,30 @@ class Scenario(ScenarioModel):
     def notes(self) -> list[str]:
         """Defaults this scenario relies on that a planner should see (``notes.default_notes``)."""
         return default_notes(self)
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), bytes)
+
+
+def copy_data(node):
+    """A deep copy of loaded scenario data (``LocDict``/``LocList``, plain containers, scalar
+    leaves), several times faster than ``copy.deepcopy``: a sweep copies its scenario per point."""
+    if isinstance(node, _IMMUTABLE):
+        return node
+    if isinstance(node, dict):
+        out = type(node)((k, copy_data(v)) for k, v in node.items())
+    elif isinstance(node, list):
+        out = type(node)(copy_data(v) for v in node)
+    elif isinstance(node, tuple) and type(node) is tuple:
+        return tuple(copy_data(v) for v in node)
+    else:
+        return copy.deepcopy(node)
+    if getattr(node, "__dict__", None):  # where (a tuple) and lines (one entry per key or item)
+        out.__dict__.update(node.__dict__)
+        lines = node.__dict__.get("lines")
+        if lines is not None:
+            out.lines = copy.copy(lines)
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:

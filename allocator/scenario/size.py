@@ -19,6 +19,7 @@ running out of memory an hour later.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -78,6 +79,21 @@ def size_problem(s: ScenarioModel, limit: int | None = None) -> tuple[tuple[obje
 
 def _segments(curve, hi: float, reaches: np.ndarray, tolerance: float) -> np.ndarray:
     """Segments of one cell's curve read up to each of ``reaches`` (one per period)."""
+    try:
+        return _segments_of(curve, float(hi), tuple(reaches.tolist()), float(tolerance))
+    except TypeError:  # a curve that cannot be hashed: no memo
+        return _count_segments(curve, hi, reaches, tolerance)
+
+
+@functools.lru_cache(maxsize=4096)
+def _segments_of(curve, hi: float, reaches: tuple, tolerance: float) -> np.ndarray:
+    """:func:`_count_segments`, remembered: a sweep validates the same cells at every point."""
+    out = _count_segments(curve, hi, np.asarray(reaches), tolerance)
+    out.flags.writeable = False
+    return out
+
+
+def _count_segments(curve, hi: float, reaches: np.ndarray, tolerance: float) -> np.ndarray:
     if isinstance(curve, LinearCurve):
         return np.where((curve.cap is not None) & (reaches > (curve.cap or 0.0)), 2.0, 1.0)
     if isinstance(curve, PointsCurve):
