@@ -125,7 +125,7 @@ class HighsRunner:
             if self.dual is not None:  # its integer columns are fixed again at every solve
                 keep = ~form.integer[change.cols]
                 cols = change.cols[keep].astype(np.int32)
-                self.dual.highs.changeColsBounds(len(cols), cols, change.lb[keep], change.ub[keep])
+                self.dual.highs.changeColsBounds(len(cols), cols, change.lb[keep], form.price_ub[cols])
         if len(change.cost_cols):
             cols = change.cost_cols.astype(np.int32)
             self.highs.changeColsCost(len(cols), cols, change.costs)
@@ -184,7 +184,7 @@ class HighsRunner:
                 h.changeColCost(f.tie_break, float(f.c[f.tie_break]))
         fixed = np.round(values[f.integer])
         if self.dual is None:
-            lb, ub = f.lb.copy(), f.ub.copy()
+            lb, ub = f.lb.copy(), f.price_ub.copy()  # without the bounds only the MIP search needs
             lb[f.integer] = ub[f.integer] = fixed
             self.dual = HighsRunner(f, lb, ub, np.zeros_like(f.integer), f.margin_cost)
         else:

@@ -71,6 +71,13 @@ class LinearForm:
     row_lo: np.ndarray
     row_hi: np.ndarray
     tie_break: int | None = None  # column whose small objective weight only breaks ties
+    loose_ub: np.ndarray | None = None  # ``ub`` without the bounds the rows imply (shadow-price LPs)
+
+    @property
+    def price_ub(self) -> np.ndarray:
+        """Upper bounds for a shadow-price LP: without the implied bounds given to the MIP
+        search, so that a price lands on the row that names it, never on a redundant bound."""
+        return self.ub if self.loose_ub is None else self.loose_ub
 
     @property
     def margin_cost(self) -> np.ndarray:
@@ -265,7 +272,10 @@ class PlanningModel:
         row_lo = np.where(sense == LE, -INF, rhs)
         row_hi = np.where(sense == GE, INF, rhs)
         tie_break = self.reserve if self.reserve is not None and not self.elastic and not self.budget_slack else None
-        return LinearForm(self._objective(n), lb, ub, integer, matrix, row_lo, row_hi, tie_break)
+        loose = None
+        if integer.any():  # a MIP: revenue bounds that every plan meets cut its relaxation (docs/performance.md)
+            loose, ub = ub, np.minimum(ub, response.revenue_bounds(self, matrix, lb, ub, row_hi))
+        return LinearForm(self._objective(n), lb, ub, integer, matrix, row_lo, row_hi, tie_break, loose)
 
     def _objective(self, n: int) -> np.ndarray:
         c = np.zeros(n)
