@@ -176,9 +176,13 @@ def _cbc_gap(log: str, status: Status) -> float:
 def _duals(prob, rows, integers, columns, values, f, solver: str, time_limit: float | None = None) -> np.ndarray:
     """Fix the integers, re-solve the LP, read the duals (against the margin objective), restore."""
     index = {id(v): j for j, v in enumerate(columns)}
-    saved = [(v, v.lowBound, v.upBound) for v in integers]
+    implied = [columns[j] for j in np.flatnonzero(f.price_ub != f.ub)]  # bounds only the MIP search needs
+    saved = [(v, v.lowBound, v.upBound, v.cat) for v in integers + implied]
     objective = prob.objective
     try:
+        for v in implied:
+            hi = f.price_ub[index[id(v)]]
+            v.upBound = float(hi) if np.isfinite(hi) else None
         for v in integers:
             fixed = float(round(values[index[id(v)]]))
             v.lowBound = v.upBound = fixed
@@ -193,6 +197,6 @@ def _duals(prob, rows, integers, columns, values, f, solver: str, time_limit: fl
         ok = prob.status == pulp.LpStatusOptimal
         return np.array([r.pi if ok and r.pi is not None else np.nan for r in rows], dtype=float)
     finally:
-        for v, lo, hi in saved:
-            v.lowBound, v.upBound, v.cat = lo, hi, pulp.LpInteger
+        for v, lo, hi, cat in saved:
+            v.lowBound, v.upBound, v.cat = lo, hi, cat
         prob.setObjective(objective)

@@ -71,6 +71,13 @@ class LinearForm:
     row_lo: np.ndarray
     row_hi: np.ndarray
     tie_break: int | None = None  # column whose small objective weight only breaks ties
+    loose_ub: np.ndarray | None = None  # ``ub`` without the bounds the rows imply (shadow-price LPs)
+
+    @property
+    def price_ub(self) -> np.ndarray:
+        """Upper bounds for a shadow-price LP: without the implied bounds given to the MIP
+        search, so that a price lands on the row that names it, never on a redundant bound."""
+        return self.ub if self.loose_ub is None else self.loose_ub
 
     @property
     def margin_cost(self) -> np.ndarray:
@@ -155,6 +162,8 @@ class PlanningModel:
     _form: LinearForm | None = None
     _copied: dict = field(default_factory=dict)  # first row -> the form a block was taken over from (until built)
     _runner: object | None = None  # the live HiGHS model (allocator.solve.HighsRunner), once solved
+    held: dict | None = None  # integer headcount held fixed, (region, period) -> (core, temp) (``hold``)
+    _free: tuple | None = None  # the column bounds and integrality as built, while some are held
 
     # --- building ---------------------------------------------------------------------------
 
@@ -276,7 +285,10 @@ class PlanningModel:
         row_lo = np.where(sense == LE, -INF, rhs)
         row_hi = np.where(sense == GE, INF, rhs)
         tie_break = self.reserve if self.reserve is not None and not self.elastic and not self.budget_slack else None
-        return LinearForm(self._objective(n), lb, ub, integer, matrix, row_lo, row_hi, tie_break)
+        loose = None
+        if integer.any():  # a MIP: revenue bounds that every plan meets cut its relaxation (docs/performance.md)
+            loose, ub = ub, np.minimum(ub, response.revenue_bounds(self, matrix, lb, ub, row_hi))
+        return LinearForm(self._objective(n), lb, ub, integer, matrix, row_lo, row_hi, tie_break, loose)
 
     def _matrix_parts(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row lengths, column indices and values of the matrix: blocks taken over from a model
@@ -330,21 +342,39 @@ class PlanningModel:
         only the numbers that differ are pushed to HiGHS. Raises :class:`RebuildRequired` (and
         changes nothing) when rows, columns, breakpoints or the sparsity pattern differ.
         """
-        reason = response.breakpoint_difference(self, data)
-        if reason is not None:
-            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
-        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        from allocator.model import restructure
         from allocator.model.changes import diff
 
-        change = diff(self, new)
+        reason = response.breakpoint_difference(self, data)
+        if reason is not None and not restructure.refinement_only(self, data):
+            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
+        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        if self.held is not None:
+            restructure.hold_form(new, self.held)
         runner = self._runner
-        if runner is not None:
-            runner.apply(change, new.form)
+        if reason is None:
+            change = diff(self, new)
+            if runner is not None:
+                runner.apply(change, new.form)
+        else:  # the refinement's new breakpoints: new columns and rows in the live model (restructure.py)
+            mapping = restructure.mapping(self, new)
+            if runner is not None:
+                values = runner.values()  # the last plan, if any: a MIP start for the new model
+                runner.restructure(mapping, new.form)
+                if values is not None and new.form.integer.any():
+                    runner.start(*restructure.start(self, new, mapping, values))
         index = getattr(self, "_plan_index", None)
         self.__dict__.update(new.__dict__)
         self._runner = runner
-        if index is not None:  # same columns and rows: where the plan's quantities sit is unchanged
+        if index is not None and reason is None:  # same columns and rows: the plan's quantities sit where they did
             self._plan_index = index
+
+    def hold(self, fixed: dict | None) -> None:
+        """Hold the integer headcount at ``fixed`` ((region, period) -> (core, temp)), or release
+        it (``None``), in the live model too; it stays held through ``update``."""
+        from allocator.model import restructure
+
+        restructure.hold(self, fixed)
 
     def solve(self, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4,
               warm: bool = True):

@@ -50,7 +50,7 @@ def diff(old, new) -> Change:
     entries = np.flatnonzero(a.matrix.data != b.matrix.data)
     row_of = np.repeat(np.arange(new.nrows), np.diff(b.matrix.indptr))
     rows = np.flatnonzero((a.row_lo != b.row_lo) | (a.row_hi != b.row_hi))
-    cols = np.flatnonzero((a.lb != b.lb) | (a.ub != b.ub))
+    cols = np.flatnonzero((a.lb != b.lb) | (a.ub != b.ub) | (a.price_ub != b.price_ub))
     costs = np.flatnonzero(a.c != b.c)
     return Change(row_of[entries], b.matrix.indices[entries].astype(np.int64), b.matrix.data[entries],
                   rows, b.row_lo[rows], b.row_hi[rows], cols, b.lb[cols], b.ub[cols], costs, b.c[costs])

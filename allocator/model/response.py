@@ -166,6 +166,31 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
     model.response_key = key
 
 
+def revenue_bounds(model: PlanningModel, matrix, lb: np.ndarray, ub: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
+    """Upper bounds on the revenue columns that their response rows imply (``inf`` elsewhere):
+    ``a_y y + sum a_j x_j <= b`` gives ``y <= (b - sum min a_j x_j) / a_y`` over the other
+    columns' ranges (every segment full where its slope is positive: base plus the curve's top).
+    Valid for every plan, whatever else a family puts in the row; read from the assembled arrays."""
+    bound = np.full(len(ub), np.inf)
+    keys = [k for k in model.response_rows if k in model.revenue]
+    if not keys:
+        return bound
+    rows = np.array([model.response_rows[k] for k in keys], dtype=np.int64)
+    ys = np.array([model.revenue[k] for k in keys], dtype=np.int64)
+    sub = matrix[rows]
+    which = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
+    cols, a = sub.indices, sub.data
+    mine = cols == ys[which]
+    with np.errstate(invalid="ignore"):  # a column fixed at an infinite end does not occur
+        most = np.where(a == 0, 0.0, np.maximum(-a * lb[cols], -a * ub[cols]))  # the most room a column leaves
+    room = np.bincount(which[~mine], weights=most[~mine], minlength=len(rows))
+    own = np.zeros(len(rows))
+    own[which[mine]] = a[mine]
+    ok = own > 0
+    bound[ys[ok]] = (row_hi[rows[ok]] + room[ok]) / own[ok]
+    return bound
+
+
 def _gate(model, cols, lengths, before: range, run: range) -> None:
     """A run of segments may fill only once every segment of the run before it is full:
     ``d_j >= w_j g`` for j in ``before``, ``d_j <= w_j g`` for j in ``run``, ``g`` binary."""

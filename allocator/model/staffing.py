@@ -30,9 +30,10 @@ def add_staffing(model: PlanningModel) -> None:
     cells_of = {r: [c for c in data.cells if c.region == r] for r in data.regions}
     for region in data.regions:
         previous = None
-        for period in data.periods:
+        limit = sf.max_hires[region]
+        for t, period in enumerate(data.periods):
             key = (region, period)
-            h = model.var(integer=True)
+            h = model.var(*_head_range(sf, region, t, limit), integer=True)
             n = model.var()  # integer through the flow equation
             model.core[key], model.hires[key] = h, n
             flow = [(h, 1.0), (n, -1.0)] + ([(previous, -1.0)] if previous is not None else [])
@@ -41,7 +42,6 @@ def add_staffing(model: PlanningModel) -> None:
                 flow.append((o, 1.0))
             start = float(sf.current[region]) if previous is None else 0.0
             model.add_row(RowKind.HEADCOUNT_FLOW, key, f"headcount_flow[{region},{period}]", _t(flow), EQ, start, 1.0)
-            limit = sf.max_hires[region]
             if limit is not None:
                 model.add_row(RowKind.HIRE_LIMIT, key, f"hire_limit[{region},{period}]", _t([(n, 1.0)]), LE,
                               float(limit), 1.0)
@@ -68,6 +68,15 @@ def add_capacity(model: PlanningModel, region: str, period: str, cells) -> None:
     t = (np.concatenate([_t(sold)[0], cols]), np.concatenate([np.ones(len(sold)), vals]))
     model.add_row(RowKind.CAPACITY, (region, period), f"capacity[{region},{period}]", t, LE, 0.0, model.unit,
                   region=region, period=period)
+
+
+def _head_range(sf, region: str, t: int, limit: int | None) -> tuple[float, float | None]:
+    """Bounds on the core headcount of period ``t`` that every plan meets (``h_t`` is the current
+    headcount plus hires less releases so far): at least the current one without releases, at
+    most the current one plus ``t + 1`` periods of the hire limit. They cut the MIP's relaxation
+    (``docs/performance.md``, column bounds) and change no plan."""
+    current = float(sf.current[region])
+    return (0.0 if sf.allow_release else current), (None if limit is None else current + (t + 1) * float(limit))
 
 
 def _add_temp_share(model: PlanningModel) -> None:
