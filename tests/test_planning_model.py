@@ -73,16 +73,20 @@ def _same_tables(a, b, rel):
                 assert (x[column].astype(str) == y[column].astype(str)).all(), (name, column)
 
 
+def assert_same_arrays(a, b) -> None:
+    """Two linear forms with the same numbers everywhere (objective, bounds, rows, matrix)."""
+    for name in ("c", "lb", "ub", "row_lo", "row_hi", "integer"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert (a.matrix != b.matrix).nnz == 0
+
+
 def _check_update(base, changes, solver, gap):
     model, data = _models(base, changes)
     before = model.solve(solver, mip_gap=gap)  # live: HiGHS keeps the model, CBC does not
     assert before.status == Status.OPTIMAL
     model.update(data)
     fresh = build_model(data, unit=model.unit)
-    a, b = model.form, fresh.form
-    for name in ("c", "lb", "ub", "row_lo", "row_hi", "integer"):
-        assert np.array_equal(getattr(a, name), getattr(b, name)), name
-    assert (a.matrix != b.matrix).nnz == 0
+    assert_same_arrays(model.form, fresh.form)
     warm, cold = model.solve(solver, mip_gap=gap), fresh.solve(solver, mip_gap=gap)
     assert warm.status == cold.status == Status.OPTIMAL
     assert warm.objective == pytest.approx(cold.objective, rel=1e-9)

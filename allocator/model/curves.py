@@ -27,13 +27,8 @@ Curve = HillCurve | ExpCurve | LogCurve | LinearCurve | PointsCurve
 def value(curve: Curve, spend) -> np.ndarray:
     """Exact ``f(X)`` for an array of annual spends."""
     x = np.maximum(np.asarray(spend, dtype=float), 0.0)
-    if isinstance(curve, HillCurve):
-        ratio = (x / curve.half_saturation) ** curve.shape
-        return curve.max_lift * ratio / (1.0 + ratio)
-    if isinstance(curve, ExpCurve):
-        return curve.max_lift * -np.expm1(-x / curve.scale)
-    if isinstance(curve, LogCurve):
-        return curve.scale_lift * np.log1p(x / curve.scale)
+    if isinstance(curve, (HillCurve, ExpCurve, LogCurve)):
+        return _smooth_value(curve, x)
     if isinstance(curve, LinearCurve):
         cap = np.inf if curve.cap is None else curve.cap
         return curve.roas * np.minimum(x, cap)
