@@ -7,8 +7,9 @@
 
 from allocator.api import solve
 from allocator.plan import Plan
+from allocator.replanning import read_actuals, replan
 from allocator.scenario import Problem, Scenario, ScenarioError, load_scenario
 from allocator.solve import Status
 
-__all__ = ["Plan", "Problem", "Scenario", "ScenarioError", "Status", "load_scenario", "solve"]
+__all__ = ["Plan", "Problem", "Scenario", "ScenarioError", "Status", "load_scenario", "read_actuals", "replan", "solve"]
 __version__ = "0.1.0"

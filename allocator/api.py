@@ -80,13 +80,20 @@ def solve(
     """
     check_options(solver, time_limit, mip_gap)
     check_model_path(write_model)
+    start = time.perf_counter()
+    return solve_data(scenario, planning_data(scenario), solver, time_limit, mip_gap, write_model, start)
+
+
+def solve_data(scenario: Scenario, data, solver: str | None = None, time_limit: float | None = None,
+               mip_gap: float | None = None, write_model: str | Path | None = None,
+               start: float | None = None) -> Plan:
+    """:func:`solve` for planning data already made from ``scenario`` (a re-plan's carries its past)."""
     options = scenario.solver
     solver = solver or options.name
     time_limit = time_limit if time_limit is not None else options.time_limit
     mip_gap = mip_gap if mip_gap is not None else options.mip_gap
     timings = {}
-    start = time.perf_counter()
-    data = planning_data(scenario)
+    start = time.perf_counter() if start is None else start
     model = build_model(data)
     timings["build"] = time.perf_counter() - start
     deadline = Deadline(time_limit)  # one limit for the solve, its dual LP, refinement and diagnosis

@@ -30,6 +30,7 @@ from allocator.cli_common import (  # noqa: F401 (cli.parse_sets and the rest st
 from allocator.decompose.commands import register as register_decomposition
 from allocator.fit.commands import register as register_fit
 from allocator.output import check_out_dir
+from allocator.replanning.commands import register as register_replan
 from allocator.runtime import QUIET_HELP, TIME_LIMIT_HELP, parse_time_limit
 from allocator.scenario import ScenarioError, load_scenario
 from allocator.scenario.errors import Problem
@@ -341,6 +342,7 @@ register_decomposition(app)
 register_sensitivity(app)
 register_fit(app)
 register_risk(app)
+register_replan(app)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from allocator.model.kinds import GE, LE, RowKind, Status
 from allocator.scenario import Scenario, load_scenario
 from allocator.solve import Solution
 
-HIDDEN_KINDS = ("curve_order", "headcount_flow")
+HIDDEN_KINDS = ("curve_order", "headcount_flow", "past")  # past: a re-plan's actuals, not a constraint to loosen
 ALLOCATION_COLUMNS = ["region", "channel", "period", "spend", "lift", "revenue", "marginal_roi"]
 HEADCOUNT_COLUMNS = ["region", "period", "core", "hires", "releases", "temp", "capacity", "utilisation"]
 CONSTRAINT_COLUMNS = ["name", "kind", "binding", "slack", "shadow_price"]
@@ -303,6 +303,8 @@ def exact_gain(model: PlanningModel, a: PlanArrays, capacity: np.ndarray) -> flo
     ix = _index(model)
     base = np.asarray(model.rhs)[ix.response_rows] * model.unit  # read now: an update may change it
     delta = a.exact - a.lift
+    if data.past is not None:  # a period that is over sold its actual revenue, whatever the curve says
+        delta = np.where([data.is_past(k[2]) for k in ix.keys], 0.0, delta)
     short = delta < 0
     gain = -float(a.margin[short] @ np.maximum(0.0, a.revenue - (base + a.exact))[short])
     tol = 1e-6 * data.budget

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.model import families, inputs, response, samples, staffing
+from allocator.model import families, inputs, past, response, samples, staffing
 from allocator.model.data import PlanningData
 from allocator.model.kinds import EQ, GE, LE, RebuildReason, RebuildRequired, RowKind, Sense
 
@@ -383,7 +383,8 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
                       ("spend_bounds", response.add_spend_bounds), ("staffing", staffing.add_staffing),
                       ("budget", families.add_budget_and_reserve), ("growth_floors", families.add_growth_floors),
                       ("potential", families.add_potential), ("revenue_floor", families.add_revenue_floor),
-                      ("roi", families.add_roi_floors), ("policies", families.add_policies)):
+                      ("roi", families.add_roi_floors), ("policies", families.add_policies),
+                      ("past", past.add_past)):
         _family(model, name, add, reuse)
     if data.samples is not None:  # a two-stage stochastic plan: one block per sample, then its objective
         r0, c0 = model.nrows, model.ncols  # always built (it swaps the model's response maps while it builds)

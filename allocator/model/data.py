@@ -60,6 +60,21 @@ class SampleSet:
 
 
 @dataclass(frozen=True)
+class Past:
+    """The periods of a re-plan that are over, fixed to their actuals (``allocator/model/past.py``).
+
+    ``periods`` are the scenario's first periods, in order; ``spend`` and ``revenue`` hold every
+    cell in each of them, ``core`` and ``temp`` every region (with a sales force).
+    """
+
+    periods: tuple[str, ...]
+    spend: Mapping[tuple[str, str, str], float]
+    revenue: Mapping[tuple[str, str, str], float]
+    core: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    temp: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PlanningData:
     """A scenario as sets and numbers. ``cells`` keeps the scenario's order."""
 
@@ -88,6 +103,11 @@ class PlanningData:
     extra_points: Mapping[tuple[str, str], tuple[float, ...]] = field(default_factory=dict)
     overestimate: bool = False
     samples: SampleSet | None = None  # a two-stage stochastic plan: one block per sample (model/samples.py)
+    past: Past | None = None  # a re-plan: the periods that are over, fixed to their actuals
+
+    def is_past(self, period: str) -> bool:
+        """Whether ``period`` is over in a re-plan (its spend, revenue and heads are the actuals)."""
+        return self.past is not None and period in self.past.periods
 
     def matches(self, flt: Filter | None, region: str, period: str, channel: str | None = None) -> bool:
         """Whether a (region, period[, channel]) item passes a policy filter (``None`` passes all)."""
@@ -101,7 +121,8 @@ class PlanningData:
         )
 
 
-def planning_data(s: Scenario) -> PlanningData:
+def planning_data(s: Scenario, past: Past | None = None) -> PlanningData:
+    """The scenario's numbers; ``past`` fixes the periods that are over (``allocator.replan``)."""
     periods = tuple(s.periods.names)
     n = len(periods)
     length = s.periods.length or tuple(1.0 / n for _ in periods)
@@ -146,6 +167,7 @@ def planning_data(s: Scenario) -> PlanningData:
         staffing=_staffing(s, periods),
         policies=tuple(s.policies),
         tolerance=s.solver.pwl_tolerance,
+        past=past,
     )
 
 

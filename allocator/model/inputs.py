@@ -31,6 +31,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "revenue_floor": ("response",),
     "roi": ("response",),
     "policies": ("response", "staffing"),
+    "past": ("response", "staffing"),
 }
 # the model attributes a family sets besides its rows and columns (taken over with its block)
 STATE: dict[str, tuple[str, ...]] = {

@@ -85,7 +85,9 @@ def _breakpoint_inputs(model, data) -> tuple:
     """Everything the response block's columns and matrix are made of (not its right-hand sides)."""
     cells = tuple((c.region, c.channel, c.curve, curve_hi(c), c.follows_budget) for c in data.cells)
     refinement = (tuple(sorted(data.extra_points.items())), data.overestimate)
-    return (cells, data.periods, tuple(data.season.items()), data.tolerance, data.reach_scale, model.unit, refinement)
+    past = data.past.periods if data.past is not None else ()  # their rows carry a surprise column
+    return (cells, data.periods, tuple(data.season.items()), data.tolerance, data.reach_scale, model.unit, refinement,
+            past)
 
 
 def breakpoint_difference(model: PlanningModel, data: PlanningData) -> str | None:
@@ -94,8 +96,10 @@ def breakpoint_difference(model: PlanningModel, data: PlanningData) -> str | Non
     old = model.response_key
     if old == new:
         return None
+    if old[-1] != new[-1]:
+        return "the re-plan's past periods"
     if old[1:] != new[1:]:
-        if old[1:-1] == new[1:-1]:
+        if old[1:-2] == new[1:-2]:
             return "new breakpoints (exact-curve refinement)"
         return "periods, seasonality, pwl_tolerance or the money scale"
     if len(old[0]) != len(new[0]):
@@ -157,6 +161,8 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
             if bp is not None and bp.lift[0] > 0:  # a raised envelope may start above 0
                 base += float(bp.lift[0]) / unit
             t = (np.append(np.int64(y), cols), np.append(1.0, -slopes))
+            if data.is_past(period):  # its revenue is the actual one: ``y = b + u + surprise``, never binding
+                t = (np.append(t[0], model.var(-np.inf, np.inf)), np.append(t[1], -1.0))
             model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, f"response[{label},{period}]", t, LE, base,
                                                    unit, region=cell.region, period=period)
         cell_cols = [model.segments[(cell.region, cell.channel, p)][0] for p in data.periods]

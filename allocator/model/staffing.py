@@ -55,7 +55,8 @@ def add_staffing(model: PlanningModel) -> None:
                 cost.append((e, sf.temp_cost / unit))
             model.people_cost_terms[key] = _t(cost)
             model.capacity_terms[key] = _t(capacity)
-            add_capacity(model, region, period, cells_of[region])
+            if not data.is_past(period):  # a period that is over sold what it sold (its heads are fixed)
+                add_capacity(model, region, period, cells_of[region])
             previous = h
     _add_temp_share(model)
 

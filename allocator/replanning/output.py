@@ -1,0 +1,21 @@
+"""The run folder of a re-plan: the run folder of ``allocator run`` plus ``changes.csv`` and
+``actuals.csv``, named ``<scenario>-replan-<as-of>`` (``-2``, ``-3``... when taken)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from allocator.output import ReportError, write_files, write_folder
+
+
+def folder_name(plan) -> str:
+    return f"{plan.scenario.scenario}-replan-{plan.summary['replan']['as_of']}"
+
+
+def write_replan(plan, out_dir: str | Path = "runs") -> Path:
+    """Write the re-plan's run folder whole or not at all; its path."""
+    failures: dict[str, str] = {}
+    folder = write_folder(Path(out_dir), folder_name(plan), lambda tmp: failures.update(write_files(plan, tmp)))
+    if failures:
+        raise ReportError(folder, failures)
+    return folder
