@@ -84,6 +84,14 @@ def check_run(folder: Path) -> dict:
         hi = cell.spend.max if cell.spend.max is not None else B
         need(cell.spend.min - tol <= spend_cell[key] <= hi + tol, f"spend of {key} outside its bounds")
 
+    # 2b. per-period spend bounds (spend.periods), but in a re-plan's periods that are over
+    spend_at = dict(zip(zip(alloc.region, alloc.channel, alloc.period), alloc.spend))
+    for key, cell in cells.items():
+        for p, bound in cell.spend.periods.items():
+            x = spend_at[(*key, p)]
+            need(p in over or bound.min - tol <= x, f"spend of {key} in {p} below its period minimum")
+            need(p in over or bound.max is None or x <= bound.max + tol, f"spend of {key} in {p} above its period maximum")
+
     # 3-5. staffing: flow, hire limits, integrality, capacity, people cost, temp share
     people = 0.0
     sf = s.sales_force

@@ -380,7 +380,8 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
     if budget_slack:  # an open budget extension, minimised: how much more budget is needed
         model.budget_extension = model.var()
     for name, add in (("response", lambda m: response.add_response(m, reuse)),
-                      ("spend_bounds", response.add_spend_bounds), ("staffing", staffing.add_staffing),
+                      ("spend_bounds", response.add_spend_bounds),
+                      ("period_spend", response.add_period_spend_bounds), ("staffing", staffing.add_staffing),
                       ("budget", families.add_budget_and_reserve), ("growth_floors", families.add_growth_floors),
                       ("potential", families.add_potential), ("revenue_floor", families.add_revenue_floor),
                       ("roi", families.add_roi_floors), ("policies", families.add_policies),
@@ -401,7 +402,8 @@ def _family(model: PlanningModel, name: str, add, reuse: PlanningModel | None = 
     r0, c0 = model.nrows, model.ncols
     if _unchanged(model, name, reuse):
         model.copy_block(reuse, name)
-        model._copied[r0] = reuse.form
+        if reuse.blocks[name][1] > r0:  # an empty block must not claim the first row of the next one
+            model._copied[r0] = reuse.form
         for attr in inputs.STATE.get(name, ()):
             setattr(model, attr, getattr(reuse, attr))
         model.family_reads[name], model.family_keys[name] = reuse.family_reads[name], reuse.family_keys[name]

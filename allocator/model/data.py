@@ -22,6 +22,7 @@ class Cell:
     min_roi: float | None
     follows_budget: bool = False  # no spend.max: the bound is budget.total and moves with it
     curve_hi: float | None = None  # the spend breakpoints are built for, when above hi (a sweep's ceiling)
+    period_bounds: tuple[tuple[str, float, float | None], ...] = ()  # spend.periods: (period, min, max)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def planning_data(s: Scenario, past: Past | None = None) -> PlanningData:
             hi=c.spend.max if c.spend.max is not None else s.budget.total,
             min_roi=c.min_roi,
             follows_budget=c.spend.max is None,
+            period_bounds=tuple((p, b.min, b.max) for p, b in c.spend.periods.items()),
         )
         for c in s.response
     )

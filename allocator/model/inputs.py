@@ -24,6 +24,7 @@ from allocator.model.data import Cell, PlanningData
 NEEDS: dict[str, tuple[str, ...]] = {
     "response": (),
     "spend_bounds": ("response",),
+    "period_spend": ("response",),
     "staffing": ("response",),
     "budget": ("response", "staffing"),
     "growth_floors": ("response",),

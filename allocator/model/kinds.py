@@ -15,6 +15,8 @@ class RowKind(StrEnum):
     CURVE_ORDER = "curve_order"
     SPEND_MIN = "spend_min"
     SPEND_MAX = "spend_max"
+    PERIOD_SPEND_MIN = "period_spend_min"  # spend.periods: a cell's bounds in one period
+    PERIOD_SPEND_MAX = "period_spend_max"
     HEADCOUNT_FLOW = "headcount_flow"
     HIRE_LIMIT = "hire_limit"
     CAPACITY = "capacity"

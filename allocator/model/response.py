@@ -223,3 +223,22 @@ def add_spend_bounds(model: PlanningModel) -> None:
                 t = (np.append(t[0], model.budget_extension), np.append(t[1], -1.0))
             model.add_row(RowKind.SPEND_MAX, coords, f"spend_max[{label}]", t, LE, cell.hi / unit, unit,
                           cell=label, follows_budget=cell.follows_budget)
+
+
+def add_period_spend_bounds(model: PlanningModel) -> None:
+    """Family 2b: ``lo_t <= x_rct <= hi_t`` for the periods a cell's ``spend.periods`` names
+    (through ``spend_terms``; none in a re-plan's periods that are over: they spent what they spent)."""
+    data, unit = model.data, model.unit
+    for cell in data.cells:
+        for period, lo, hi in cell.period_bounds:
+            if data.is_past(period):
+                continue
+            key = (cell.region, cell.channel, period)
+            t = model.spend_terms([key])
+            label = f"{cell_label(cell.region, cell.channel)},{period}"
+            if lo > 0:
+                model.add_row(RowKind.PERIOD_SPEND_MIN, key, f"period_spend_min[{label}]", t, GE, lo / unit, unit,
+                              size=lo, cell=cell_label(cell.region, cell.channel), period=period)
+            if hi is not None:
+                model.add_row(RowKind.PERIOD_SPEND_MAX, key, f"period_spend_max[{label}]", t, LE, hi / unit, unit,
+                              cell=cell_label(cell.region, cell.channel), period=period)

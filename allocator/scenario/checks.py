@@ -84,9 +84,25 @@ def _cells(s, known) -> list[tuple[Loc, str]]:
             if key in seen:
                 problems.append((("response", i), f"cell {cell.region}/{cell.channel} is listed twice (also response[{seen[key]}])"))
             seen.setdefault(key, i)
+        problems += _period_spend(cell, i, known["period"])
         if total is not None and parsed(cell.spend) and parsed(cell.spend.min) and cell.spend.min > total:
             amounts = f"{format_amount(cell.spend.min)} > {format_amount(total)}"
             problems.append((("response", i, "spend", "min"), f"must not exceed budget.total ({amounts})"))
+    return problems
+
+
+def _period_spend(cell, i: int, periods: list[str] | None) -> list[tuple[Loc, str]]:
+    """``spend.periods``: known period names, and minimums the annual maximum can hold."""
+    problems: list[tuple[Loc, str]] = []
+    if not parsed(cell.spend) or not parsed(cell.spend.periods):
+        return problems
+    for name in cell.spend.periods:
+        if periods is not None and name not in periods:
+            problems.append((("response", i, "spend", "periods", name), _unknown("period", name, periods)))
+    lows = sum(b.min for b in cell.spend.periods.values() if parsed(b) and parsed(b.min))
+    if parsed(cell.spend.max) and cell.spend.max is not None and lows > cell.spend.max:
+        problems.append((("response", i, "spend", "periods"), f"the periods' minimums add up to {format_amount(lows)}, "
+                         f"above spend.max {format_amount(cell.spend.max)}"))
     return problems
 
 

@@ -172,9 +172,23 @@ class Channel(Strict):
     min_roi: Roi | None = None
 
 
+class PeriodSpend(Strict):
+    """A cell's spend bounds in one period (a new channel's test budget: ``{W1: {max: 50k}}``)."""
+
+    min: Amount = 0.0
+    max: Amount | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodSpend:
+        if self.max is not None and self.min > self.max:
+            raise fail(f"must not exceed max ({format_amount(self.min)} > {format_amount(self.max)})", at=("min",))
+        return self
+
+
 class SpendBounds(Strict):
     min: Amount = 0.0
     max: Amount | None = None
+    periods: Annotated[dict[Name, PeriodSpend], AfterValidator(FrozenDict)] = FrozenDict()
 
     @model_validator(mode="after")
     def _ordered(self) -> SpendBounds:
