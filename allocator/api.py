@@ -112,6 +112,10 @@ def solve_data(scenario: Scenario, data, solver: str | None = None, time_limit: 
 
         write(plan.model or model, write_model)
     plan.timings = timings
+    if data.change_bounds and plan.has_plan:  # what the change limits held against (docs/replan.md)
+        from allocator.replanning.rules import limits_table
+
+        plan.extra_tables["change_limits"] = limits_table(data)
     return plan
 
 

@@ -92,6 +92,25 @@ def check_run(folder: Path) -> dict:
             need(p in over or bound.min - tol <= x, f"spend of {key} in {p} below its period minimum")
             need(p in over or bound.max is None or x <= bound.max + tol, f"spend of {key} in {p} above its period maximum")
 
+    # 12b. change limits against the reference plan (change_limits.csv: the reference spend per row)
+    if (folder / "change_limits.csv").exists():
+        limits = pd.read_csv(folder / "change_limits.csv", keep_default_na=False, na_values=[""],
+                             dtype={"region": str, "channel": str, "period": str})
+        for row in limits.itertuples():
+            rule = s.reallocation.limits[int(row.limit)]
+            need(row.period not in over, f"a change limit on {row.region}/{row.channel} in {row.period}, which is over")
+            x = spend_at[(row.region, row.channel, row.period)]
+            if rule.max_increase is not None:
+                need(math.isclose(row.max, (1 + rule.max_increase) * row.reference, rel_tol=1e-12, abs_tol=1e-9),
+                     f"change limit {row.limit} max of {row.region}/{row.channel}/{row.period} misreported")
+                need(x <= (1 + rule.max_increase) * row.reference + tol,
+                     f"spend of {row.region}/{row.channel}/{row.period} above change limit {row.limit}")
+            if rule.max_decrease is not None:
+                need(x >= (1 - rule.max_decrease) * row.reference - tol,
+                     f"spend of {row.region}/{row.channel}/{row.period} below change limit {row.limit}")
+    elif s.reallocation is not None:
+        need(False, "a scenario with change limits but no change_limits.csv")
+
     # 3-5. staffing: flow, hire limits, integrality, capacity, people cost, temp share
     people = 0.0
     sf = s.sales_force

@@ -69,3 +69,79 @@ def test_period_bounds_are_validated_with_file_and_line(tmp_path):
     text = str(info.value)
     assert "response[1].spend.periods.P3: unknown period 'P3'" in text
     assert "the periods' minimums add up to 16, above spend.max 10" in text
+
+
+def reference_file(tmp_path, a=(20, 20), b=(30, 30)):
+    rows = ["region,channel,period,spend"] + [f"r,{c},P{t + 1},{x[t]}" for c, x in (("a", a), ("b", b)) for t in range(2)]
+    (tmp_path / "reference.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def with_limits(tmp_path, limits, reference="reference.csv") -> Scenario:
+    d = copy.deepcopy(HAND)
+    d["reallocation"] = {"limits": limits} | ({"reference": reference} if reference else {})
+    path = tmp_path / "limits.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
+    return load_scenario(path)
+
+
+def test_a_change_limit_caps_the_increase_against_the_reference(tmp_path):
+    # b may not grow past last year's 25 a period: a 20 + 20, b 25 + 25, 10 unspent;
+    # margin 0.5 * (160 + 150) - 90 = 65, and a unit more of b's limit earns 0.5 * 3 - 1 = 0.5
+    reference_file(tmp_path, b=(25, 25))
+    plan = solve(with_limits(tmp_path, [{"where": {"channel": ["b"]}, "max_increase": "0%"}]))
+    assert spends(plan) == {("a", "P1"): 20, ("a", "P2"): 20, ("b", "P1"): 25, ("b", "P2"): 25}
+    assert plan.objective == pytest.approx(65.0, abs=1e-6)
+    assert price(plan, "change_limit[0].max[r/b,P1]") == pytest.approx(0.5, abs=1e-9)
+    check_run(plan.write(tmp_path / "runs"))
+
+
+def test_a_change_limit_caps_the_cut(tmp_path):
+    # a may fall at most 10% below 30 a period: 27 + 27 (7 each past its curve's end), b the other 46;
+    # margin 0.5 * (160 + 138) - 100 = 49; one unit less of a's floor moves to b: 0.5 * 3 = 1.5 more
+    reference_file(tmp_path, a=(30, 30))
+    plan = solve(with_limits(tmp_path, [{"where": {"channel": "a"}, "max_decrease": "10%"}]))
+    assert spends(plan)[("a", "P1")] == 27 and spends(plan)[("a", "P2")] == 27
+    assert plan.objective == pytest.approx(49.0, abs=1e-6)
+    assert price(plan, "change_limit[0].min[r/a,P1]") == pytest.approx(1.5, abs=1e-9)
+
+
+def test_the_playbook_rule_by_realised_roi_in_a_re_plan(tmp_path):
+    # P1 actuals: a spent 10 and sold 50, a realised ROI of 0.5 * 50 / 10 - 1 = 150%; b 0.5 * 100 / 40 - 1 = 25%.
+    # Who returned at least 100% may grow 20% over the reference, the others not at all: a's P2 at most 24
+    # (its curve stops at 20), b's at most its reference 25; 5 of the 50 left stays unspent;
+    # margin 0.5 * (50 + 100 + 80 + 75) - 95 = 57.5, and b's limit is worth 0.5 a unit
+    from allocator import replan
+    from tests.test_replan import P1
+
+    reference_file(tmp_path, b=(30, 25))
+    s = with_limits(tmp_path, [{"where": {"realised_roi": {"min": "100%"}}, "max_increase": "20%"},
+                               {"where": {"realised_roi": {"max": "100%"}}, "max_increase": "0%"}])
+    (tmp_path / "actuals.csv").write_text(P1, encoding="utf-8")
+    plan = replan(s, tmp_path / "actuals.csv", "P1")
+    assert spends(plan)[("a", "P2")] == pytest.approx(20.0) and spends(plan)[("b", "P2")] == pytest.approx(25.0)
+    assert plan.objective == pytest.approx(57.5, abs=1e-6)
+    assert price(plan, "change_limit[1].max[r/b,P2]") == pytest.approx(0.5, abs=1e-9)
+    table = plan.extra_tables["change_limits"]
+    assert list(zip(table.limit, table.channel, table.period, table["max"])) == [(0, "a", "P2", 24.0), (1, "b", "P2", 25.0)]
+    from allocator.replanning.output import write_replan
+
+    check_run(write_replan(plan, tmp_path / "runs"))
+
+
+def test_change_limits_are_validated(tmp_path):
+    reference_file(tmp_path)
+    with pytest.raises(ScenarioError, match=r"limits.yaml:\d+ reallocation.limits\[0\]: needs `max_increase`"):
+        with_limits(tmp_path, [{"where": {"channel": ["b"]}}])
+    with pytest.raises(ScenarioError, match=r"reallocation.limits\[0\].where.channel\[0\]: unknown channel 'bb'; did you mean `b`"):
+        with_limits(tmp_path, [{"where": {"channel": ["bb"]}, "max_increase": "5%"}])
+    no_reference = with_limits(tmp_path, [{"max_increase": "5%"}], reference=None)
+    assert any("hold only in `allocator replan`" in note for note in no_reference.notes)
+    assert "change_limits" not in solve(no_reference).extra_tables  # nothing to hold against
+    roi = with_limits(tmp_path, [{"where": {"realised_roi": {"min": "300%"}}, "max_increase": "20%"}])
+    with pytest.raises(ScenarioError, match="realised_roi: needs actuals"):
+        solve(roi)
+    (tmp_path / "reference.csv").write_text("region,channel,period,spend\nr,c,P1,5\nr,a,P9,5\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        solve(with_limits(tmp_path, [{"max_increase": "5%"}]))
+    assert "reference.csv:2 channel: r/c is not a response cell" in str(info.value)
+    assert "reference.csv:3 period: unknown period 'P9'" in str(info.value)

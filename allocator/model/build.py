@@ -385,6 +385,7 @@ def build_model(data: PlanningData, elastic: bool = False, budget_slack: bool = 
                       ("budget", families.add_budget_and_reserve), ("growth_floors", families.add_growth_floors),
                       ("potential", families.add_potential), ("revenue_floor", families.add_revenue_floor),
                       ("roi", families.add_roi_floors), ("policies", families.add_policies),
+                      ("change_limits", families.add_change_limits),
                       ("past", past.add_past)):
         _family(model, name, add, reuse)
     if data.samples is not None:  # a two-stage stochastic plan: one block per sample, then its objective

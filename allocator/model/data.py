@@ -76,6 +76,19 @@ class Past:
 
 
 @dataclass(frozen=True)
+class ChangeBound:
+    """``low <= x_rct <= high`` from change limit ``entry`` against the reference plan (``None``: open)."""
+
+    region: str
+    channel: str
+    period: str
+    entry: int
+    reference: float
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
 class PlanningData:
     """A scenario as sets and numbers. ``cells`` keeps the scenario's order."""
 
@@ -105,6 +118,7 @@ class PlanningData:
     overestimate: bool = False
     samples: SampleSet | None = None  # a two-stage stochastic plan: one block per sample (model/samples.py)
     past: Past | None = None  # a re-plan: the periods that are over, fixed to their actuals
+    change_bounds: tuple[ChangeBound, ...] = ()  # reallocation.limits against the reference plan
 
     def is_past(self, period: str) -> bool:
         """Whether ``period`` is over in a re-plan (its spend, revenue and heads are the actuals)."""
@@ -122,8 +136,13 @@ class PlanningData:
         )
 
 
-def planning_data(s: Scenario, past: Past | None = None) -> PlanningData:
-    """The scenario's numbers; ``past`` fixes the periods that are over (``allocator.replan``)."""
+def planning_data(s: Scenario, past: Past | None = None, reference: Mapping | None = None,
+                  realised_roi: Mapping | None = None) -> PlanningData:
+    """The scenario's numbers; ``past`` fixes the periods that are over (``allocator.replan``).
+
+    ``reference`` (spend per (region, channel, period)) is the plan ``reallocation.limits`` hold
+    against (default: the ``reallocation.reference`` file); ``realised_roi`` per (region, channel)
+    comes from a re-plan's actuals (``allocator/replanning/rules.py``)."""
     periods = tuple(s.periods.names)
     n = len(periods)
     length = s.periods.length or tuple(1.0 / n for _ in periods)
@@ -170,7 +189,16 @@ def planning_data(s: Scenario, past: Past | None = None) -> PlanningData:
         policies=tuple(s.policies),
         tolerance=s.solver.pwl_tolerance,
         past=past,
+        change_bounds=_change_bounds(s, past, reference, realised_roi),
     )
+
+
+def _change_bounds(s: Scenario, past, reference, realised) -> tuple[ChangeBound, ...]:
+    if s.reallocation is None:
+        return ()
+    from allocator.replanning.rules import change_bounds
+
+    return change_bounds(s, past, reference, realised)
 
 
 def _staffing(s: Scenario, periods: tuple[str, ...]) -> Staffing | None:

@@ -145,3 +145,19 @@ def quantity(model: PlanningModel, name: str, flt) -> tuple[Terms, float]:
 def _heads(model) -> float:
     sf = model.data.staffing
     return float(sum(sf.current.values())) if sf is not None else 1.0
+
+
+def add_change_limits(model: PlanningModel) -> None:
+    """Family 12b: ``(1 - d) R_rct <= x_rct <= (1 + i) R_rct`` per change limit and matching cell-period
+    (``reallocation.limits``; ``R`` the reference plan's spend, ``allocator/replanning/rules.py``)."""
+    unit = model.unit
+    for b in model.data.change_bounds:
+        key = (b.region, b.channel, b.period)
+        t = model.spend_terms([key])
+        label = f"{cell_label(b.region, b.channel)},{b.period}"
+        for bound, sense, side in ((b.low, GE, "min"), (b.high, LE, "max")):
+            if bound is None:
+                continue
+            model.add_row(RowKind.CHANGE_LIMIT, (b.entry, side, *key), f"change_limit[{b.entry}].{side}[{label}]", t,
+                          sense, bound / unit, unit, size=max(b.reference, 1.0), cell=cell_label(b.region, b.channel),
+                          period=b.period, reference=b.reference)

@@ -32,6 +32,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "revenue_floor": ("response",),
     "roi": ("response",),
     "policies": ("response", "staffing"),
+    "change_limits": ("response",),
     "past": ("response", "staffing"),
 }
 # the model attributes a family sets besides its rows and columns (taken over with its block)

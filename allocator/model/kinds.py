@@ -28,6 +28,7 @@ class RowKind(StrEnum):
     REVENUE_FLOOR = "revenue_floor"
     MIN_ROI = "min_roi"
     POLICY = "policy"
+    CHANGE_LIMIT = "change_limit"  # reallocation.limits: spend against the reference plan
     PAST = "past"  # a re-plan: a period that is over, fixed to its actuals (model/past.py)
     # a stochastic plan's sample blocks (model/samples.py)
     RECOURSE = "recourse"

@@ -49,10 +49,21 @@ def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None 
         if as_of is None:
             raise ScenarioError([Problem("--as-of", None, "", "is needed: the last period (or a date) the actuals cover")])
         actuals = read_actuals(actuals, scenario, as_of)
-    if original is None:
-        original = solve(scenario, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+    if original is None:  # the plan made before any actuals: the reallocation rules are for revising it
+        start = scenario if scenario.reallocation is None else scenario.model_copy(update={"reallocation": None})
+        original = solve(start, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
     _check_original(scenario, original)
-    data = planning_data(scenario, past=actuals.past)
+    reference = realised = None
+    if scenario.reallocation is not None:  # change limits hold against the original plan (or the file)
+        from allocator.replanning.rules import read_reference, realised_roi
+
+        realised = realised_roi(scenario, actuals.past)
+        if scenario.reallocation.reference is not None:
+            reference = read_reference(scenario)
+        else:
+            a = original.allocation
+            reference = {(r, c, p): float(x) for r, c, p, x in zip(a.region, a.channel, a.period, a.spend)}
+    data = planning_data(scenario, past=actuals.past, reference=reference, realised_roi=realised)
     kept = getattr(getattr(original, "model", None), "data", None)
     if kept is not None and kept.cells == data.cells and kept.periods == data.periods:
         # the original's refined breakpoints: the same interpolant, so equal actuals give the same plan
@@ -87,3 +98,4 @@ def actuals_table(actuals: Actuals) -> pd.DataFrame:
              for (r, p) in source]
     rows += [(p, r, "", "collection_rate", v) for (r, p), v in actuals.collection_rate.items()]
     return pd.DataFrame(rows, columns=["period", "region", "channel", "metric", "value"])
+

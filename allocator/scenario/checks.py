@@ -40,7 +40,8 @@ def cross_check(s: ScenarioModel | SimpleNamespace) -> list[tuple[Loc, str]]:
     whose values did not parse is left out, so both kinds of problem are reported in one pass.
     """
     known = _known(s)
-    problems = _cells(s, known) + _regions(s, known) + _sales_force(s, known) + _policies(s, known)
+    problems = _cells(s, known) + _regions(s, known) + _sales_force(s, known) + _policies(s, known) \
+        + _change_limits(s, known)
     if isinstance(s, ScenarioModel):  # the decomposition's checks take a field-valid scenario
         problems += decomposition_checks(s)
     problems += uncertainty_checks(s)  # takes a partly parsed scenario too
@@ -191,4 +192,27 @@ def _policies(s, known) -> list[tuple[Loc, str]]:
             if people and parsed(flt.channel) and flt.channel:
                 loc = ("policies", i, part, "channel")
                 problems.append((loc, f"{policy.share} cannot be filtered by channel (people are not split by channel)"))
+    return problems
+
+
+def _change_limits(s, known) -> list[tuple[Loc, str]]:
+    """``reallocation.limits[].where``: known regions, classes, channels and periods."""
+    problems: list[tuple[Loc, str]] = []
+    section = getattr(s, "reallocation", None)
+    if section is None or not parsed(section) or not parsed(section.limits):
+        return problems
+    for i, limit in _items(section.limits):
+        flt = limit.where
+        if not parsed(flt):
+            continue
+        for field, values in known.items():
+            chosen = getattr(flt, field)
+            if not parsed(chosen):
+                continue
+            if chosen is not None and not chosen:
+                problems.append((("reallocation", "limits", i, "where", field), "must list at least one value (or be left out)"))
+            for j, value in enumerate(chosen or ()):
+                if values is not None and value not in values:
+                    loc = ("reallocation", "limits", i, "where", field, j)
+                    problems.append((loc, _unknown(field.replace("_", " "), value, values)))
     return problems

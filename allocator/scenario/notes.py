@@ -18,4 +18,8 @@ def default_notes(s: ScenarioModel) -> list[str]:
         if "base" not in cell.model_fields_set:
             notes.append(f"response[{i}] ({cell.region}/{cell.channel}): no `base`, so its revenue without "
                          "marketing is taken as 0")
+    section = s.reallocation
+    if section is not None and section.reference is None:
+        notes.append("reallocation: no `reference` plan file, so its change limits hold only in "
+                     "`allocator replan` (against the original plan)")
     return notes

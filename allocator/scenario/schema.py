@@ -255,6 +255,47 @@ class Filter(Strict):
         return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
 
 
+class RoiRange(Strict):
+    min: Roi | None = None
+    max: Roi | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> RoiRange:
+        if self.min is None and self.max is None:
+            raise fail("needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
+        return self
+
+
+class ChangeFilter(Filter):
+    """Which cells and periods a change limit holds for; ``realised_roi`` reads a re-plan's actuals."""
+
+    realised_roi: RoiRange | None = None
+
+
+class ChangeLimit(Strict):
+    """Spend per cell and period may move at most this far from the reference plan."""
+
+    where: ChangeFilter = ChangeFilter()
+    max_increase: Annotated[float, share_validator(0.0, None)] | None = None
+    max_decrease: Share | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> ChangeLimit:
+        if self.max_increase is None and self.max_decrease is None:
+            raise fail("needs `max_increase`, `max_decrease` or both")
+        return self
+
+
+class Reallocation(Strict):
+    """Change limits against a reference plan (``docs/replan.md``): the original plan in a re-plan,
+    or ``reference``, a plan file (``region, channel, period, spend``; an ``allocation.csv`` will do)."""
+
+    reference: Text | None = None
+    limits: tuple[ChangeLimit, ...] = Field(min_length=1)
+
+
 Quantity = Literal["marketing_spend", "revenue", "people_cost", "headcount"]
 
 
@@ -307,6 +348,7 @@ class ScenarioModel(Strict):
     response_model: str | None = None
     sales_force: SalesForce | None = None
     policies: tuple[Policy, ...] = ()
+    reallocation: Reallocation | None = None  # docs/replan.md
     solver: Solver = Solver()
     decomposition: DecompositionConfig | None = None  # docs/decomposition.md
     uncertainty: Uncertainty | None = None  # docs/uncertainty.md
