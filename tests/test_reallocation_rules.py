@@ -145,3 +145,76 @@ def test_change_limits_are_validated(tmp_path):
         solve(with_limits(tmp_path, [{"max_increase": "5%"}]))
     assert "reference.csv:2 channel: r/c is not a response cell" in str(info.value)
     assert "reference.csv:3 period: unknown period 'P9'" in str(info.value)
+
+
+def two_regions(amount, rate="96%") -> tuple[Scenario, str]:
+    """HAND plus a region q whose one cell b returns 2.4 a unit (0.2 margin a unit), and an unlock of
+    ``amount`` more budget for q once its collection rate stays at or above 95%."""
+    d = copy.deepcopy(HAND)
+    d["regions"].append({"id": "q"})
+    d["response"].append({"region": "q", "channel": "b", "curve": {"type": "linear", "roas": 2.4, "cap": 200}})
+    d["response"][1]["spend"] = {"periods": {"P2": {"max": 50}}}
+    d["budget"]["unlocks"] = [{"where": {"region": "q"}, "if": {"collection_rate": {"min": "95%"}}, "amount": amount}]
+    from tests.test_replan import P1
+
+    return Scenario.from_dict(d), P1 + f"P1,q,b,spend,0\nP1,q,b,revenue,0\nP1,q,,collection_rate,{rate}\n"
+
+
+def test_an_unlocked_budget_is_spent_in_its_regions(tmp_path):
+    # 50 left, and 10 more for q (its collection rate held at 96%): r's a fills P2 (20), r's b takes
+    # the other 30; the 10 unlocked may only go to q (0.2 a unit, where r's b would earn 0.5):
+    # margin 0.5 * (50 + 100 + 80 + 90 + 24) - 110 = 62; freeing a unit of it for r earns 1.5 - 1.2 = 0.3
+    from allocator import replan
+    from allocator.replanning.output import write_replan
+
+    s, actuals = two_regions(10)
+    (tmp_path / "a.csv").write_text(actuals, encoding="utf-8")
+    plan = replan(s, tmp_path / "a.csv", "P1")
+    a = plan.allocation.set_index(["region", "channel", "period"]).spend
+    assert (a[("r", "a", "P2")], a[("r", "b", "P2")], a[("q", "b", "P2")]) == pytest.approx((20, 30, 10), abs=1e-6)
+    assert plan.objective == pytest.approx(62.0, abs=1e-6)
+    assert price(plan, "unlock[0]") == pytest.approx(0.3, abs=1e-9)
+    r = plan.summary["replan"]
+    assert r["unlocked"] == 10 and r["budget_left"] == 60
+    assert any("Unlocked 10 more for q" in line for line in r["sentences"])
+    check_run(write_replan(plan, tmp_path / "runs"))
+
+
+def test_a_budget_stays_locked_below_the_collection_rate(tmp_path):
+    # 94%: nothing unlocked; the 50 left go as in tests/test_replan.py (a 20, b 30; margin 60)
+    from allocator import replan
+
+    s, actuals = two_regions("10%", rate="94%")
+    (tmp_path / "a.csv").write_text(actuals, encoding="utf-8")
+    plan = replan(s, tmp_path / "a.csv", "P1")
+    assert plan.objective == pytest.approx(60.0, abs=1e-6)
+    r = plan.summary["replan"]
+    assert r["unlocked"] == 0 and "q's collection rate is 94.0% in P1" in r["unlocks"][0]["why"]
+    # as a share: 10% of the 100 budget
+    s, actuals = two_regions("10%")
+    (tmp_path / "b.csv").write_text(actuals, encoding="utf-8")
+    assert replan(s, tmp_path / "b.csv", "P1").summary["replan"]["unlocked"] == pytest.approx(10.0)
+
+
+def test_unlocks_are_validated(tmp_path):
+    d = copy.deepcopy(HAND)
+    d["regions"].append({"id": "q"})
+    d["budget"]["unlocks"] = [{"where": {"region": "qq"}, "if": {"collection_rate": {"min": "95%"}}, "amount": "5%"},
+                              {"if": {"collection_rate": {}}, "amount": "-3"},
+                              {"where": {"region": ["r"]}, "if": {"collection_rate": {"min": "95%"}}, "amount": 5},
+                              {"if": {"collection_rate": {"min": "95%"}}, "amount": 5}]
+    path = tmp_path / "u.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value)
+    assert f"{path}:" in text
+    assert "budget.unlocks[1].if.collection_rate: needs `min`, `max` or both" in text
+    assert "budget.unlocks[1].amount:" in text
+    d["budget"]["unlocks"] = [d["budget"]["unlocks"][0], d["budget"]["unlocks"][2], d["budget"]["unlocks"][3]]
+    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value)
+    assert "budget.unlocks[0].where.region[0]: unknown region 'qq'" in text
+    assert "budget.unlocks[2].where: region r is in budget.unlocks[1] too" in text

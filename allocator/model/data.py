@@ -89,6 +89,15 @@ class ChangeBound:
 
 
 @dataclass(frozen=True)
+class Unlocked:
+    """Budget unlocked by ``budget.unlocks[entry]``: up to ``amount`` more, spent only in ``regions``."""
+
+    entry: int
+    regions: tuple[str, ...]
+    amount: float
+
+
+@dataclass(frozen=True)
 class PlanningData:
     """A scenario as sets and numbers. ``cells`` keeps the scenario's order."""
 
@@ -119,6 +128,7 @@ class PlanningData:
     samples: SampleSet | None = None  # a two-stage stochastic plan: one block per sample (model/samples.py)
     past: Past | None = None  # a re-plan: the periods that are over, fixed to their actuals
     change_bounds: tuple[ChangeBound, ...] = ()  # reallocation.limits against the reference plan
+    unlocked: tuple[Unlocked, ...] = ()  # budget.unlocks whose condition the actuals meet (a re-plan)
 
     def is_past(self, period: str) -> bool:
         """Whether ``period`` is over in a re-plan (its spend, revenue and heads are the actuals)."""
@@ -137,12 +147,13 @@ class PlanningData:
 
 
 def planning_data(s: Scenario, past: Past | None = None, reference: Mapping | None = None,
-                  realised_roi: Mapping | None = None) -> PlanningData:
+                  realised_roi: Mapping | None = None, unlocked: tuple[Unlocked, ...] = ()) -> PlanningData:
     """The scenario's numbers; ``past`` fixes the periods that are over (``allocator.replan``).
 
     ``reference`` (spend per (region, channel, period)) is the plan ``reallocation.limits`` hold
     against (default: the ``reallocation.reference`` file); ``realised_roi`` per (region, channel)
-    comes from a re-plan's actuals (``allocator/replanning/rules.py``)."""
+    comes from a re-plan's actuals (``allocator/replanning/rules.py``), and so do the ``unlocked``
+    budgets."""
     periods = tuple(s.periods.names)
     n = len(periods)
     length = s.periods.length or tuple(1.0 / n for _ in periods)
@@ -190,6 +201,7 @@ def planning_data(s: Scenario, past: Past | None = None, reference: Mapping | No
         tolerance=s.solver.pwl_tolerance,
         past=past,
         change_bounds=_change_bounds(s, past, reference, realised_roi),
+        unlocked=tuple(unlocked),
     )
 
 

@@ -23,6 +23,7 @@ class RowKind(StrEnum):
     TEMP_SHARE = "temp_share"
     BUDGET = "budget"
     RESERVE = "reserve"
+    UNLOCK = "unlock"  # budget.unlocks: unlocked money is spent in its regions
     GROWTH_FLOOR = "growth_floor"
     POTENTIAL = "potential"
     REVENUE_FLOOR = "revenue_floor"

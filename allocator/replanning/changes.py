@@ -40,8 +40,9 @@ def _binding(plan: Plan) -> list[dict]:
             for n, k, v in zip(table.name, table.kind, table.shadow_price)]
 
 
-def explain(scenario, original: Plan, new: Plan, actuals) -> dict:
-    """``summary.json``'s ``replan``: the numbers of the revision and ``sentences`` saying them."""
+def explain(scenario, original: Plan, new: Plan, actuals, unlocks: list[dict] | None = None) -> dict:
+    """``summary.json``'s ``replan``: the numbers of the revision and ``sentences`` saying them
+    (``unlocks``: each ``budget.unlocks`` entry, whether its condition held and why not)."""
     currency = scenario.currency
     budget = float(scenario.budget.total)
     past = actuals.past
@@ -51,10 +52,13 @@ def explain(scenario, original: Plan, new: Plan, actuals) -> dict:
     planned_spend, planned_revenue = float(a.spend[over].sum()), float(a.revenue[over].sum())
     spent, sold = float(sum(past.spend.values())), float(sum(past.revenue.values()))
     people = _people_to_date(new, past.periods)
+    unlocks = unlocks or []
+    unlocked = sum(u["amount"] for u in unlocks if u["unlocked"])
     out = {"as_of": actuals.as_of, "actuals": actuals.file, "past_periods": list(past.periods), "periods_left": rest,
            "spent_to_date": spent, "planned_spend_to_date": planned_spend, "revenue_to_date": sold,
            "planned_revenue_to_date": planned_revenue, "people_cost_to_date": people,
-           "budget_left": budget - spent - people, "original_objective": original.summary.get("objective"),
+           "budget_left": budget + unlocked - spent - people, "unlocked": unlocked, "unlocks": unlocks,
+           "original_objective": original.summary.get("objective"),
            "ignored_rows": actuals.ignored, "binding_before": _binding(original), "binding_after": [], "moves": []}
     m = lambda v: words.money(v, currency)  # noqa: E731
     span = rest[0] if len(rest) == 1 else f"{rest[0]}-{rest[-1]}"
@@ -62,9 +66,17 @@ def explain(scenario, original: Plan, new: Plan, actuals) -> dict:
         f"Re-planned after {actuals.as_of} with the actuals of {', '.join(past.periods)}: marketing spent "
         f"{m(spent)} against {m(planned_spend)} planned, revenue {m(sold)} against {m(planned_revenue)} planned"
         f"{_percent(sold, planned_revenue)}.",
-        f"{m(budget - spent - people)} of the {m(budget)} budget is left for {span}"
+        f"{m(budget + unlocked - spent - people)} of the {m(budget)} budget"
+        + (f" (and {m(unlocked)} unlocked)" if unlocked else "") + f" is left for {span}"
         + (f" (after {m(people)} of people cost so far)." if people else "."),
     ]
+    for u in unlocks:
+        regions = ", ".join(u["regions"]) or "no region"
+        if u["unlocked"]:
+            sentences.append(f"Unlocked {m(u['amount'])} more for {regions} (budget.unlocks[{u['unlock']}]: "
+                             "the collection rate held in every period so far).")
+        else:
+            sentences.append(f"budget.unlocks[{u['unlock']}] ({regions}) stays locked: {'; '.join(u['why'][:3])}.")
     if not new.has_plan:
         sentences.append("No plan for the rest of the year meets every constraint with these actuals"
                          + (": " + new.diagnosis["explanation"] if new.diagnosis else "."))

@@ -63,7 +63,10 @@ def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None 
         else:
             a = original.allocation
             reference = {(r, c, p): float(x) for r, c, p, x in zip(a.region, a.channel, a.period, a.spend)}
-    data = planning_data(scenario, past=actuals.past, reference=reference, realised_roi=realised)
+    from allocator.replanning.rules import unlocked_budgets
+
+    unlocked, found = unlocked_budgets(scenario, actuals)
+    data = planning_data(scenario, past=actuals.past, reference=reference, realised_roi=realised, unlocked=unlocked)
     kept = getattr(getattr(original, "model", None), "data", None)
     if kept is not None and kept.cells == data.cells and kept.periods == data.periods:
         # the original's refined breakpoints: the same interpolant, so equal actuals give the same plan
@@ -72,7 +75,7 @@ def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None 
     plan.extra_tables["actuals"] = actuals_table(actuals)
     if plan.has_plan:
         plan.extra_tables["changes"] = change_table(original, plan, actuals)
-    plan.summary["replan"] = explain(scenario, original, plan, actuals)
+    plan.summary["replan"] = explain(scenario, original, plan, actuals, found)
     return plan
 
 

@@ -126,3 +126,31 @@ def limits_table(data) -> pd.DataFrame:
     """``change_limits.csv``: each limit's bounds per cell and period, and the reference spend."""
     rows = [(b.entry, b.region, b.channel, b.period, b.reference, b.low, b.high) for b in data.change_bounds]
     return pd.DataFrame(rows, columns=["limit", "region", "channel", "period", "reference", "min", "max"])
+
+
+def unlocked_budgets(scenario: Scenario, actuals) -> tuple[tuple, list[dict]]:
+    """The ``budget.unlocks`` whose condition holds in every period that is over, for every region
+    of theirs: a region whose collection rate stays at or above ``min`` (and at most ``max``).
+    Returns the unlocked budgets (``model.data.Unlocked``) and, per unlock, what was found."""
+    from allocator.model.data import Unlocked
+
+    found, active = [], []
+    classes = {r.id: r.class_ for r in scenario.regions}
+    total = scenario.budget.total
+    for i, unlock in enumerate(scenario.budget.unlocks):
+        flt, rate = unlock.where, unlock.if_.collection_rate
+        regions = tuple(r for r, c in classes.items() if (flt.region is None or r in flt.region)
+                        and (flt.region_class is None or c in flt.region_class))
+        why = []
+        for r in regions:
+            for p in actuals.periods:
+                value = actuals.collection_rate.get((r, p))
+                if value is None:
+                    why.append(f"no collection_rate for {r} in {p}")
+                elif (rate.min is not None and value < rate.min - 1e-12) or (rate.max is not None and value > rate.max + 1e-12):
+                    why.append(f"{r}'s collection rate is {value:.1%} in {p}")
+        amount = unlock.value(total)
+        found.append({"unlock": i, "regions": list(regions), "amount": amount, "unlocked": not why, "why": why})
+        if not why:
+            active.append(Unlocked(i, regions, amount))
+    return tuple(active), found

@@ -49,6 +49,7 @@ STATUS_WORDS = {
 KIND_WORDS = {
     "budget": ("total budget", "margin per extra 1 {c} of budget"),
     "reserve": ("reserve band", "margin per 1 {c} the reserve bound moves"),
+    "unlock": ("unlocked budget kept for its regions", "margin per 1 {c} of unlocked budget free to go elsewhere"),
     "spend_max": ("spend cap of a cell", "margin per extra 1 {c} of spend cap"),
     "spend_min": ("minimum spend of a cell", "margin per 1 {c} lower minimum"),
     "period_spend_max": ("spend cap of a cell in one period", "margin per extra 1 {c} of the period's cap"),

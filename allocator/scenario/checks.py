@@ -41,7 +41,7 @@ def cross_check(s: ScenarioModel | SimpleNamespace) -> list[tuple[Loc, str]]:
     """
     known = _known(s)
     problems = _cells(s, known) + _regions(s, known) + _sales_force(s, known) + _policies(s, known) \
-        + _change_limits(s, known)
+        + _change_limits(s, known) + _unlocks(s, known)
     if isinstance(s, ScenarioModel):  # the decomposition's checks take a field-valid scenario
         problems += decomposition_checks(s)
     problems += uncertainty_checks(s)  # takes a partly parsed scenario too
@@ -192,6 +192,34 @@ def _policies(s, known) -> list[tuple[Loc, str]]:
             if people and parsed(flt.channel) and flt.channel:
                 loc = ("policies", i, part, "channel")
                 problems.append((loc, f"{policy.share} cannot be filtered by channel (people are not split by channel)"))
+    return problems
+
+
+def _unlocks(s, known) -> list[tuple[Loc, str]]:
+    """``budget.unlocks``: known regions and classes, and no region in two unlocks (the money of each
+    is kept for its own regions, which is only exact when they do not overlap)."""
+    problems: list[tuple[Loc, str]] = []
+    if not parsed(s.budget) or not parsed(s.budget.unlocks) or not parsed(s.regions):
+        return problems
+    regions = [(r.id, r.class_) for _, r in _items(s.regions) if parsed(r.id, r.class_)]
+    owner: dict[str, int] = {}
+    for i, unlock in _items(s.budget.unlocks):
+        flt = unlock.where
+        if not parsed(flt):
+            continue
+        for field in ("region", "region_class"):
+            values = known[field]
+            for j, value in enumerate(getattr(flt, field) or ()):
+                if values is not None and value not in values:
+                    problems.append((("budget", "unlocks", i, "where", field, j),
+                                     _unknown(field.replace("_", " "), value, values)))
+        for rid, cls in regions:
+            if (flt.region is None or rid in flt.region) and (flt.region_class is None or cls in flt.region_class):
+                if rid in owner:
+                    problems.append((("budget", "unlocks", i, "where"), f"region {rid} is in budget.unlocks[{owner[rid]}] "
+                                     "too: each region may be in one unlock"))
+                    break
+                owner[rid] = i
     return problems
 
 

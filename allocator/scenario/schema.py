@@ -148,9 +148,64 @@ def _budget_in_range(total: float) -> float:
     return total
 
 
+def _share_or_amount(raw: object) -> object:
+    """``5%`` (a share of ``budget.total``) or an amount (``1.2M``), kept as written."""
+    from allocator.scenario.amounts import AmountError, parse_amount, parse_share
+
+    try:
+        value = parse_share(raw) if isinstance(raw, str) and raw.strip().endswith("%") else parse_amount(raw)
+    except AmountError as exc:
+        raise fail(str(exc)) from None
+    if not value > 0:
+        raise fail(f"must be > 0 (got {shown(raw)})")
+    return raw if isinstance(raw, str) else float(raw)
+
+
+class UnlockFilter(Strict):
+    region: tuple[Name, ...] | None = None
+    region_class: tuple[Name, ...] | None = None
+
+    @field_validator("region", "region_class", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
+
+
+class RateRange(Strict):
+    min: Share | None = None
+    max: Share | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> RateRange:
+        if self.min is None and self.max is None:
+            raise fail("needs `min`, `max` or both")
+        return self
+
+
+class UnlockCondition(Strict):
+    collection_rate: RateRange
+
+
+class Unlock(Strict):
+    """More budget for ``where``'s regions once the actuals meet ``if`` (``docs/replan.md``)."""
+
+    where: UnlockFilter = UnlockFilter()
+    if_: UnlockCondition = Field(alias="if")
+    amount: Annotated[str | float, BeforeValidator(_share_or_amount)]
+
+    def value(self, total: float) -> float:
+        """The amount in currency: a share of ``total``, or the amount given."""
+        from allocator.scenario.amounts import parse_amount, parse_share
+
+        if isinstance(self.amount, str) and self.amount.strip().endswith("%"):
+            return parse_share(self.amount) * total
+        return parse_amount(self.amount)
+
+
 class Budget(Strict):
     total: Annotated[PositiveAmount, AfterValidator(_budget_in_range)]
     reserve: Reserve = Reserve()
+    unlocks: tuple[Unlock, ...] = ()
 
 
 class Targets(Strict):
