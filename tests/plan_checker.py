@@ -152,8 +152,9 @@ def check_run(folder: Path) -> dict:
     unlocked = 0.0
     for u in (summary.get("replan") or {}).get("unlocks", ()):
         if u["unlocked"]:
-            own = alloc[alloc.region.isin(u["regions"])].spend.sum()
-            unlocked += min(u["amount"], own + _people_of(heads, sf, length, u["regions"]))
+            ahead = ~alloc.period.isin(over)  # spent in the periods left
+            own = alloc[alloc.region.isin(u["regions"]) & ahead].spend.sum()
+            unlocked += min(u["amount"], own + _people_of(heads[~heads.period.isin(over)], sf, length, u["regions"]))
     need(spend + people + reserve <= B + unlocked + tol, "budget exceeded")
     low, high = s.budget.reserve.min, s.budget.reserve.max
     stochastic = bool(summary.get("stochastic"))  # a stochastic plan sizes its reserve in its own range

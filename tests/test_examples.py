@@ -78,3 +78,26 @@ def test_budget_the_diagnosis_asks_for_makes_the_plan_feasible():
     assert extra > 0
     assert solve(scenario.with_changes({"budget.total": scenario.budget.total + extra * 1.001})).has_plan
     assert not solve(scenario.with_changes({"budget.total": scenario.budget.total + extra * 0.95})).has_plan
+
+
+REPLAN = ("allocator replan scenarios/fitted_year.yaml scenarios/actuals_fy2027_h1.csv --as-of Q2 "
+          "--from runs/fy2027-fitted")
+
+
+def test_the_re_plan_example_of_the_readme_runs_and_its_plan_holds_the_actuals(tmp_path):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert REPLAN in readme and "allocator run scenarios/fitted_year.yaml" in readme
+    first = run_cli("run", SCENARIOS / "fitted_year.yaml", "--out", tmp_path, "--quiet")
+    assert first.returncode == 0, first.stderr
+    args = REPLAN.split()[1:]
+    args[args.index("--from") + 1] = str(tmp_path / "fy2027-fitted")
+    result = run_cli(*args, "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Unlocked 300.0k CNY more for north" in result.stdout  # its collection rate held (96%, 97%)
+    folder = tmp_path / "fy2027-fitted-replan-Q2"
+    assert {"changes.csv", "actuals.csv", "change_limits.csv"} <= {p.name for p in folder.iterdir()}
+    summary = check_run(folder)  # Q1 and Q2 hold the actuals; every rule, the limits and the unlock hold
+    assert summary["replan"]["past_periods"] == ["Q1", "Q2"]
+    assert any(row["kind"] == "change_limit" for row in summary["replan"]["binding_after"])

@@ -289,3 +289,17 @@ def test_ids_that_yaml_would_misread_survive_the_model_file(tmp_path):
                                    "response_model": "m.yaml"}, base_dir=tmp_path)
     assert [c.key for c in scenario.response] == [("no", "tv: web")]
     assert scenario.response[0].curve.type == "points"
+
+
+def test_the_year_model_is_the_same_fit_over_52_periods():
+    """``models/fitted_retail_year.yaml`` (used by ``scenarios/fitted_year.yaml``) is
+    ``allocator fit scenarios/history_retail.csv --periods-per-horizon 52``: the quarter's model with
+    base, spend and lift axes scaled by 52 / 12 (docs/fitting.md)."""
+    quarter, year = fitted(ROOT / "models" / "fitted_retail.yaml"), fitted(ROOT / "models" / "fitted_retail_year.yaml")
+    assert quarter.keys() == year.keys()
+    for key, cell in year.items():
+        assert cell["curve"]["type"] == quarter[key]["curve"]["type"]
+        assert cell["base"] == pytest.approx(quarter[key]["base"] * 52 / 12, rel=1e-4)
+        for name, v in cell["curve"].items():
+            if name != "type":
+                assert v == pytest.approx(quarter[key]["curve"][name] * 52 / 12, rel=1e-4), (key, name)

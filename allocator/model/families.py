@@ -41,11 +41,12 @@ def add_budget_and_reserve(model: PlanningModel) -> None:
     extra = [_one(ext, -1.0)] if ext is not None else []
     spend = model.spend_terms(model.segments)
     people = model.people_terms(model.people_cost_terms)
-    for u in data.unlocked:  # budget.unlocks: w <= amount more, spent in its regions (docs/replan.md)
+    for u in data.unlocked:  # budget.unlocks: w <= amount more, spent in its regions from now on (docs/replan.md)
         w = model.var(0.0, u.amount / unit)
         extra.append(_one(w, -1.0))
-        keys = [k for k in model.revenue if k[0] in u.regions]
-        own = _terms(model.spend_terms(keys), model.people_terms([k for k in model.people_cost_terms if k[0] in u.regions]))
+        keys = [k for k in model.revenue if k[0] in u.regions and not data.is_past(k[2])]  # spent from now on
+        staff = [k for k in model.people_cost_terms if k[0] in u.regions and not data.is_past(k[1])]
+        own = _terms(model.spend_terms(keys), model.people_terms(staff))
         model.add_row(RowKind.UNLOCK, (u.entry,), f"unlock[{u.entry}]", _terms(own, _one(w, -1.0)), GE, 0.0, unit,
                       regions=u.regions, amount=u.amount)
     model.add_row(RowKind.BUDGET, (), "budget", _terms(spend, people, _one(z), *extra), LE, total, unit)
