@@ -8,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-NAMES = ["01_sensitivity.ipynb", "02_budget_options.ipynb", "03_uncertainty.ipynb"]
+NAMES = ["01_sensitivity.ipynb", "02_budget_options.ipynb", "03_uncertainty.ipynb", "04_during_the_year.ipynb"]
 
 
 @pytest.mark.parametrize("name", NAMES)
