@@ -61,6 +61,8 @@ def test_the_rest_of_the_year_by_hand(tmp_path):
     assert changes.loc[("a", "P1"), "actual_revenue"] == 50 and changes.loc[("a", "P1"), "phase"] == "actual"
     assert changes.loc[("b", "P2"), "new_spend"] == pytest.approx(30.0, abs=1e-6)
     assert any("budget is left" in s for s in r["sentences"])
+    cbc = replan(hand(), write(tmp_path, P1), "P1", original=original, solver="cbc")  # the same model through PuLP
+    assert cbc.objective == pytest.approx(60.0, abs=1e-6)
 
 
 def test_growth_floors_count_actuals_plus_plan(tmp_path):
