@@ -218,3 +218,20 @@ def test_unlocks_are_validated(tmp_path):
     text = str(info.value)
     assert "budget.unlocks[0].where.region[0]: unknown region 'qq'" in text
     assert "budget.unlocks[2].where: region r is in budget.unlocks[1] too" in text
+
+
+def test_a_changed_period_cap_updates_the_live_model_like_a_fresh_build():
+    # the period_spend family is rebuilt from what it read (allocator/model/inputs.py); the others are copied
+    from allocator.model.build import build_model
+    from allocator.model.data import planning_data
+    from tests.test_planning_model import assert_same_arrays
+
+    before = Scenario.from_dict(hand(spend={"periods": {"P1": {"max": 5}, "P2": {"max": 25}}}))
+    after = before.with_changes({"response[r/b].spend.periods.P2.max": 35})
+    model = build_model(planning_data(before))
+    assert model.solve().objective * model.unit == pytest.approx(55.0, abs=1e-6)  # model units to currency
+    model.update(planning_data(after))
+    assert model.rebuilt >= {"period_spend"} and "response" not in model.rebuilt
+    assert_same_arrays(model.form, build_model(planning_data(after), unit=model.unit).form)
+    # b takes 10 more in P2: 0.5 * 3 * 10 - 10 = 5 more margin
+    assert model.solve().objective * model.unit == pytest.approx(60.0, abs=1e-6)
