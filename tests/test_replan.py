@@ -181,6 +181,8 @@ def test_the_command_writes_a_new_folder_with_changes(tmp_path):
     assert "budget is left for P2" in result.output
     folder = tmp_path / "runs" / "hand-replan-P1"
     assert (folder / "changes.csv").is_file() and (folder / "actuals.csv").is_file()
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Re-plan after P1" in report and "budget is left for P2" in report  # the summary in words
     check_run(folder)
     again = invoke("replan", scenario, actuals, "--as-of", "P1", "--out", tmp_path / "runs", "--quiet")
     assert again.exit_code == 0 and (tmp_path / "runs" / "hand-replan-P1-2").is_dir()

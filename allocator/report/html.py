@@ -238,6 +238,10 @@ def _notes(plan) -> list[str]:
     if note is not None:
         items = "".join(f"<li>{escape(r)}</li>" for r in note.reasons)
         parts.append(f"<div class=warn id=unallocated><p><b>{escape(note.headline)}</b></p><ul>{items}</ul></div>")
+    revision = plan.summary.get("replan")  # a re-plan: what moved and why (docs/replan.md)
+    if isinstance(revision, dict) and revision.get("sentences"):
+        items = "".join(f"<li>{escape(str(line))}</li>" for line in revision["sentences"])
+        parts.append(f"<div id=replan><h2>Re-plan after {escape(str(revision.get('as_of', '')))}</h2><ul>{items}</ul></div>")
     return parts
 
 
