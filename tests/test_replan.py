@@ -190,3 +190,18 @@ def test_the_command_writes_a_new_folder_with_changes(tmp_path):
     result = invoke("replan", scenario, bad, "--as-of", "P1", "--out", tmp_path / "other")
     assert result.exit_code == 2 and "bad.csv:2 metric" in result.output
     assert not (tmp_path / "other").exists()
+
+
+def test_a_foreign_or_missing_original_is_refused(tmp_path):
+    scenario = tmp_path / "hand.yaml"
+    scenario.write_text(yaml.safe_dump(HAND), encoding="utf-8")
+    actuals = write(tmp_path, P1)
+    missing = invoke("replan", scenario, actuals, "--as-of", "P1", "--from", tmp_path / "nowhere", "--out", tmp_path)
+    assert missing.exit_code == 2 and "not a run folder" in missing.output
+    other = invoke("run", SCENARIOS / "quarter_12_weeks.yaml", "--out", tmp_path / "runs", "--quiet")
+    assert other.exit_code == 0
+    foreign = invoke("replan", scenario, actuals, "--as-of", "P1", "--from", tmp_path / "runs" / "q3-weekly",
+                     "--out", tmp_path)
+    assert foreign.exit_code == 2 and "the original plan's cells and periods are not the scenario's" in foreign.output
+    dated = invoke("replan", scenario, actuals, "--as-of", "2027-03-31", "--out", tmp_path)
+    assert dated.exit_code == 2 and "the scenario has no decomposition.calendar" in dated.output
