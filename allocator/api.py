@@ -132,7 +132,7 @@ def _outcome(data, fixed: dict | None, solver: str, time_limit: float | None, mi
 
 def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
     a, h = plan.allocation, plan.headcount
-    spend = dict(zip(zip(a.region, a.channel, a.period), a.spend))
+    spend = dict(zip(zip(a.region, a.channel, a.period), a.effective_spend))  # where the curves are read
     staffing = {(r, p): (float(c), float(t)) for r, p, c, t in zip(h.region, h.period, h.core, h.temp)} or None
     bound = objective + (gap if math.isfinite(gap) else 1.0) * abs(objective)
     return Outcome(True, float(plan.summary["exact_curve_margin"]), objective, bound, spend, staffing, plan)

@@ -136,6 +136,12 @@ class PlanningModel:
     cell_segments: dict = field(default_factory=dict)  # (region, channel) -> its segment columns, all periods
     segment_cols: np.ndarray = field(default_factory=lambda: NO_TERMS[0])  # every segment column, in key order
     filter_cache: dict = field(default_factory=dict)  # policy filters over cells -> their terms
+    # carryover (model/carryover.py): a carrying cell's spend is a column per period, its segments
+    # hold the effective spend; the real spend of every cell, whether it carries or not
+    spend_cols: dict = field(default_factory=dict)  # (region, channel, period) -> spend column (carrying cells)
+    adstock_rows: dict = field(default_factory=dict)  # (region, channel, period) -> its adstock row
+    cell_spend: dict = field(default_factory=dict)  # (region, channel) -> its spend columns, all periods
+    spend_all: np.ndarray = field(default_factory=lambda: NO_TERMS[0])  # every spend column, in key order
     # staffing: per (region, period)
     core: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
@@ -241,9 +247,14 @@ class PlanningModel:
         return None
 
     def spend_terms(self, keys) -> Terms:
+        """The real spend of (region, channel, period) keys: a carrying cell's spend column, else
+        the period's segments (``model.segments`` itself: every key)."""
         if keys is self.segments:  # all of them
-            return self.segment_cols, np.ones(len(self.segment_cols))
-        parts = [self.segments[k][0] for k in keys if k in self.segments]
+            cols = self.spend_all if self.spend_cols else self.segment_cols  # a sample's scope has its own segments
+            return cols, np.ones(len(cols))
+        carry = self.spend_cols
+        parts = [np.array([carry[k]], dtype=np.int64) if k in carry else self.segments[k][0]
+                 for k in keys if k in self.segments]
         cols = np.concatenate(parts) if parts else NO_TERMS[0]
         return cols, np.ones(len(cols))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from allocator.model import carryover
 from allocator.model.curves import Curve
 from allocator.scenario import Scenario
 from allocator.scenario.schema import Filter, Policy
@@ -22,6 +23,10 @@ class Cell:
     min_roi: float | None
     follows_budget: bool = False  # no spend.max: the bound is budget.total and moves with it
     curve_hi: float | None = None  # the spend breakpoints are built for, when above hi (a sweep's ceiling)
+    # carryover (allocator/model/carryover.py): adstock weights w_0..w_L (empty: none) and the
+    # spend of each of the L periods before the horizon, most recent first
+    carryover: tuple[float, ...] = ()
+    prior_spend: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ def planning_data(s: Scenario) -> PlanningData:
     length = s.periods.length or tuple(1.0 / n for _ in periods)
     season = s.periods.seasonality or length
     channel_margin = {c.id: c.gross_margin for c in s.channels}
+    channel = {c.id: c for c in s.channels}
+    carry = {c.key: carryover.of_cell(c, channel.get(c.channel)) for c in s.response}
     cells = tuple(
         Cell(
             region=c.region,
@@ -118,6 +125,8 @@ def planning_data(s: Scenario) -> PlanningData:
             hi=c.spend.max if c.spend.max is not None else s.budget.total,
             min_roi=c.min_roi,
             follows_budget=c.spend.max is None,
+            carryover=carry[c.key][0],
+            prior_spend=carry[c.key][1],
         )
         for c in s.response
     )

@@ -88,6 +88,8 @@ def add_samples(model: PlanningModel) -> None:
     from allocator.model.build import combine, margin_terms, scaled, terms
 
     data = model.data
+    if model.spend_cols:  # refused with the inputs (allocator/stochastic/inputs.py): periods tie together
+        raise ValueError("a stochastic plan cannot model carryover")
     st = data.samples
     first = set(data.periods[: st.first])
     shaped = s_shaped(data)
