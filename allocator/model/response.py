@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from allocator.model.curves import Breakpoints, breakpoints, concave, overestimate
 from allocator.model import carryover
+from allocator.model.curves import Breakpoints, breakpoints, concave, overestimate
 from allocator.model.kinds import EQ, GE, LE, RowKind
 
 if TYPE_CHECKING:
