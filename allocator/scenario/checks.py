@@ -109,8 +109,8 @@ def _carryover(s) -> list[tuple[Loc, str]]:
                              f"channel ({cell.channel}): spend before the horizon matters only through carryover"))
         elif parsed(carry.max_lag) and isinstance(cell.prior_spend, tuple) and len(cell.prior_spend) > carry.max_lag:
             problems.append((("response", i, "prior_spend"), f"lists {len(cell.prior_spend)} periods but "
-                             f"carryover.max_lag is {carry.max_lag}: spend more than {carry.max_lag} periods "
-                             "before the horizon no longer works"))
+                             f"carryover.max_lag is {carry.max_lag}: spend more than {carry.max_lag} "
+                             f"period{'s' if carry.max_lag != 1 else ''} before the horizon no longer works"))
     return problems
 
 
