@@ -246,3 +246,14 @@ def test_bad_carryover_is_an_input_error_naming_the_field(change, message):
     with pytest.raises(ScenarioError) as info:
         Scenario.from_dict(data, source="plan.yaml")
     assert message in str(info.value), str(info.value)
+
+
+def test_risk_evaluation_reads_the_curves_at_effective_spend():
+    """With no spread, the risk evaluation of a carryover plan is its exact-curve margin: the
+    drawn curves are read at the adstock of the plan's spend (``prior_spend`` included)."""
+    from allocator.uncertainty.assess import risk
+
+    s = Scenario.from_dict(two_periods(prior=[0.2 * M]) | {"uncertainty": {"spread": {}, "seed": 1}})
+    plan = solve(s)
+    report = risk(plan, s, samples=3, evpi_samples=0)
+    assert report.info["deterministic_margin"] == pytest.approx(plan.summary["exact_curve_margin"], rel=1e-9)
