@@ -257,3 +257,10 @@ def test_risk_evaluation_reads_the_curves_at_effective_spend():
     plan = solve(s)
     report = risk(plan, s, samples=3, evpi_samples=0)
     assert report.info["deterministic_margin"] == pytest.approx(plan.summary["exact_curve_margin"], rel=1e-9)
+
+
+def test_carryover_without_prior_spend_is_noted():
+    notes = Scenario.from_dict(two_periods()).notes
+    assert any("carryover without `prior_spend`" in n for n in notes)
+    assert not any("prior_spend" in n for n in Scenario.from_dict(two_periods(prior=1)).notes)
+    assert not any("prior_spend" in n for n in Scenario.from_dict(two_periods(carry=False)).notes)
