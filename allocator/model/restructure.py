@@ -137,12 +137,17 @@ def hold_form(model: PlanningModel, fixed: dict | None) -> np.ndarray:
     columns whose bounds or integrality changed. The arrays as built are kept to release it."""
     f = model.form
     if model._free is None:
-        model._free = (f.lb.copy(), f.ub.copy(), f.integer.copy())
+        loose = None if f.loose_ub is None else f.loose_ub.copy()
+        model._free = (f.lb.copy(), f.ub.copy(), f.integer.copy(), loose)
     before = (f.lb.copy(), f.ub.copy(), f.integer.copy())
-    f.lb[:], f.ub[:], f.integer[:] = model._free
+    f.lb[:], f.ub[:], f.integer[:] = model._free[:3]
+    if f.loose_ub is not None and model._free[3] is not None:
+        f.loose_ub[:] = model._free[3]
     if fixed:
         cols, values = held_columns(model, fixed)
         f.lb[cols] = f.ub[cols] = values
+        if f.loose_ub is not None:  # the shadow-price LP (``price_ub``) holds them too
+            f.loose_ub[cols] = values
         f.integer[cols] = False
         if not f.integer.any() and f.loose_ub is not None:  # an LP now, priced directly: no implied bounds
             free = np.ones(len(f.ub), dtype=bool)
