@@ -168,6 +168,8 @@ class PlanningModel:
     _form: LinearForm | None = None
     _copied: dict = field(default_factory=dict)  # first row -> the form a block was taken over from (until built)
     _runner: object | None = None  # the live HiGHS model (allocator.solve.HighsRunner), once solved
+    held: dict | None = None  # integer headcount held fixed, (region, period) -> (core, temp) (``hold``)
+    _free: tuple | None = None  # the column bounds and integrality as built, while some are held
 
     # --- building ---------------------------------------------------------------------------
 
@@ -351,21 +353,39 @@ class PlanningModel:
         only the numbers that differ are pushed to HiGHS. Raises :class:`RebuildRequired` (and
         changes nothing) when rows, columns, breakpoints or the sparsity pattern differ.
         """
-        reason = response.breakpoint_difference(self, data)
-        if reason is not None:
-            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
-        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        from allocator.model import restructure
         from allocator.model.changes import diff
 
-        change = diff(self, new)
+        reason = response.breakpoint_difference(self, data)
+        if reason is not None and not restructure.refinement_only(self, data):
+            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
+        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        if self.held is not None:
+            restructure.hold_form(new, self.held)
         runner = self._runner
-        if runner is not None:
-            runner.apply(change, new.form)
+        if reason is None:
+            change = diff(self, new)
+            if runner is not None:
+                runner.apply(change, new.form)
+        else:  # the refinement's new breakpoints: new columns and rows in the live model (restructure.py)
+            mapping = restructure.mapping(self, new)
+            if runner is not None:
+                values = runner.values()  # the last plan, if any: a MIP start for the new model
+                runner.restructure(mapping, new.form)
+                if values is not None and new.form.integer.any():
+                    runner.start(*restructure.start(self, new, mapping, values))
         index = getattr(self, "_plan_index", None)
         self.__dict__.update(new.__dict__)
         self._runner = runner
-        if index is not None:  # same columns and rows: where the plan's quantities sit is unchanged
+        if index is not None and reason is None:  # same columns and rows: the plan's quantities sit where they did
             self._plan_index = index
+
+    def hold(self, fixed: dict | None) -> None:
+        """Hold the integer headcount at ``fixed`` ((region, period) -> (core, temp)), or release
+        it (``None``), in the live model too; it stays held through ``update``."""
+        from allocator.model import restructure
+
+        restructure.hold(self, fixed)
 
     def solve(self, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4,
               warm: bool = True):
