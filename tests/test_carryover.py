@@ -9,6 +9,7 @@ Expected plans come from closed forms (the two-period case) or from scipy on the
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -264,3 +265,31 @@ def test_carryover_without_prior_spend_is_noted():
     assert any("carryover without `prior_spend`" in n for n in notes)
     assert not any("prior_spend" in n for n in Scenario.from_dict(two_periods(prior=1)).notes)
     assert not any("prior_spend" in n for n in Scenario.from_dict(two_periods(carry=False)).notes)
+
+
+def test_refinement_rounds_change_the_live_model_in_place():
+    """New breakpoints (as the exact-curve rounds add them) in a live model with carrying cells,
+    LP and S-curve MIP: the same optimum, arrays and plan as a fresh build solved from scratch;
+    the spend columns and adstock rows are the same ones (by key) after each round."""
+    from allocator.model.restructure import mapping
+    from tests.test_warm_refinement import _rounds
+
+    lp = planning_data(Scenario.from_dict(peak(True).to_dict()))
+    model = build_model(lp)
+    _rounds(lp, model, model.solve(), 2)
+    s_curve = two_periods()
+    s_curve["response"][0]["curve"] = {"type": "hill", "max_lift": "6M", "half_saturation": "0.8M", "shape": 2.5}
+    s_curve["response"].append({"region": "r", "channel": "c2", "base": 0,
+                                "curve": {"type": "log", "scale_lift": "2M", "scale": "0.5M"}})
+    s_curve["channels"].append({"id": "c2", "gross_margin": "100%"})
+    mip = planning_data(Scenario.from_dict(s_curve))
+    model = build_model(mip)
+    assert model.form.integer.any()
+    old = model
+    refined = build_model(dataclasses.replace(mip, extra_points={("r", "c"): (0.3 * M, 0.9 * M)}), unit=model.unit)
+    m = mapping(old, refined)
+    for k, col in refined.spend_cols.items():
+        assert m.col_from[col] == old.spend_cols[k]
+    for k, row in refined.adstock_rows.items():
+        assert m.row_from[row] == old.adstock_rows[k]
+    _rounds(mip, model, model.solve(mip_gap=1e-9), 2)

@@ -11,7 +11,8 @@ model to the solver again, :func:`mapping` says which new column and row *is* wh
 * in the response block, a cell-period's revenue column and response row are the same ones; a
   segment column over the same spend interval is the same one (its slope, a coefficient, may
   differ: the certificate model's envelope moves with its neighbours); gate binaries and gate
-  rows are the same ones when the cell-period's breakpoints are unchanged, new ones otherwise.
+  rows are the same ones when the cell-period's breakpoints are unchanged, new ones otherwise; a
+  carrying cell's spend columns and adstock rows (carryover) are the same ones, by key.
 
 The solver model then retires the columns and rows that have no counterpart (columns fixed at
 0 and continuous, rows free) and takes the new ones at its end
@@ -73,6 +74,12 @@ def mapping(old: PlanningModel, new: PlanningModel) -> Mapping:
             for span, col in zip(zip(nb.spend[:-1].tolist(), nb.spend[1:].tolist()), new.segments[k][0].tolist()):
                 col_from[col] = was.get(span, -1)
         oc, nc, orow, nrow = oy + 1, ny + 1, orr + 1, nrr + 1
+    # carryover: a carrying cell's spend columns and adstock rows follow its periods; each is the
+    # same one by its (region, channel, period), whatever the breakpoints did to the segments
+    for k, col in new.spend_cols.items():
+        col_from[col] = old.spend_cols.get(k, -1)
+    for k, row in new.adstock_rows.items():
+        row_from[row] = old.adstock_rows.get(k, -1)
     return Mapping(col_from, row_from)
 
 
