@@ -21,7 +21,7 @@ from allocator.model.build import PlanningModel, build_model
 from allocator.model.data import planning_data
 from allocator.plan import Plan, no_plan_summary, tabulate
 from allocator.scenario import Problem, Scenario, ScenarioError
-from allocator.solve import SOLVERS, Solution, Status, solve_model
+from allocator.solve import SOLVERS, HighsRunner, Solution, Status, solve_model
 from allocator.solve_pulp import solver_available
 
 
@@ -119,31 +119,61 @@ def solve_data(scenario: Scenario, data, solver: str | None = None, time_limit: 
     return plan
 
 
-def _outcome(data, fixed: dict | None, solver: str, time_limit: float | None, mip_gap: float) -> Outcome:
-    """Build and solve ``data`` (headcount held at ``fixed``); the plan, its exact margin and the bound."""
-    from allocator import runtime
+class _Rounds:
+    """The refinement's solves (``exact.SolveFn``) on two live models, the plain interpolant and
+    the certificate model, each changed in place from round to round: new breakpoints become new
+    columns and rows of the live HiGHS model, the headcount is held or released by its bounds,
+    and each solve starts warm from the last (``allocator/model/restructure.py``)."""
 
-    nan = float("nan")
-    if (time_limit is not None and time_limit <= 0) or runtime.interrupted():
-        return Outcome(False, nan, nan, nan, {}, None, None)
-    model = build_model(data)
-    if fixed is not None:
-        f = model.form
-        for key, (core, temp) in fixed.items():
-            f.lb[model.core[key]] = f.ub[model.core[key]] = core
-            if key in model.temp:
-                f.lb[model.temp[key]] = f.ub[model.temp[key]] = temp
-    solution = solve_model(model, solver, time_limit, mip_gap)
-    if not solution.has_plan:
-        return Outcome(False, nan, nan, nan, {}, None, None)
-    plan = tabulate(model, solution)
-    plan.model = model
-    return _from_plan(plan, solution.objective * model.unit, solution.mip_gap)
+    def __init__(self, solver: str, mip_gap: float):
+        self.solver, self.mip_gap = solver, mip_gap
+        self.live: dict[bool, PlanningModel] = {}  # overestimate -> its model
+        self.sources: dict[int, tuple] = {}  # id(plan) -> (data, fixed) it was solved from
+
+    def __call__(self, data, fixed: dict | None, time_limit: float | None) -> Outcome:
+        """Solve ``data`` with the headcount held at ``fixed``: the plan, its exact margin and the bound."""
+        from allocator import runtime
+        from allocator.model.kinds import RebuildRequired
+
+        nan = float("nan")
+        if (time_limit is not None and time_limit <= 0) or runtime.interrupted():
+            return Outcome(False, nan, nan, nan, {}, None, None)
+        model = self.live.get(data.overestimate)
+        if model is not None:
+            try:
+                model.update(data)
+            except RebuildRequired:  # not only new breakpoints (cannot happen in the rounds; kept safe)
+                model = None
+        if model is None:
+            model = self.live[data.overestimate] = build_model(data)
+        model.hold(fixed)
+        if self.solver == "highs":
+            if model._runner is None:
+                model._runner = HighsRunner(model.form)
+            # a round with the headcount held is small and starts from the last plan: HiGHS's MIP
+            # presolve costs more than it saves there (docs/exact-curves.md); the global solve keeps it
+            model._runner.highs.setOptionValue("presolve", "off" if fixed else "choose")
+        solution = solve_model(model, self.solver, time_limit, self.mip_gap)
+        if not solution.has_plan:
+            return Outcome(False, nan, nan, nan, {}, None, None)
+        plan = tabulate(model, solution)
+        plan.model = model
+        self.sources[id(plan)] = (data, fixed)  # the live model moves on: what this plan's was built from
+        return _from_plan(plan, solution.objective * model.unit, solution.mip_gap)
+
+    def model_of(self, plan: Plan) -> PlanningModel:
+        """The model of a plan of these rounds as it was solved (rebuilt if the live one moved on)."""
+        data, fixed = self.sources[id(plan)]
+        if plan.model.data is data and plan.model.held == (dict(fixed) if fixed else None):
+            return plan.model
+        model = build_model(data)
+        model.hold(fixed)
+        return model
 
 
 def _from_plan(plan: Plan, objective: float, gap: float) -> Outcome:
     a, h = plan.allocation, plan.headcount
-    spend = dict(zip(zip(a.region, a.channel, a.period), a.spend))
+    spend = dict(zip(zip(a.region, a.channel, a.period), a.effective_spend))  # where the curves are read
     staffing = {(r, p): (float(c), float(t)) for r, p, c, t in zip(h.region, h.period, h.core, h.temp)} or None
     bound = objective + (gap if math.isfinite(gap) else 1.0) * abs(objective)
     return Outcome(True, float(plan.summary["exact_curve_margin"]), objective, bound, spend, staffing, plan)
@@ -159,11 +189,11 @@ def refine_plan(data, plan: Plan, solution: Solution, solver: str, deadline: Dea
         return plan  # refinement off, or the run was stopped: the plan in hand is the answer
     first = _from_plan(plan, plan.summary["pwl_objective"], solution.mip_gap or 0.0)
 
-    def solve_one(d, fixed, left):
-        return _outcome(d, fixed, solver, left, mip_gap)
-
-    best, cert = refine(data, solve_one, first, exact_gap, deadline.remaining(), solution.seconds, certify)
+    rounds = _Rounds(solver, mip_gap)
+    best, cert = refine(data, rounds, first, exact_gap, deadline.remaining(), solution.seconds, certify)
     out = best.result
+    if out is not plan:
+        out.model = rounds.model_of(out)
     out.timings = plan.timings
     for key in ("objective", "exact_curve_margin", "pwl_objective"):
         out.summary[key] = float(out.summary[key])

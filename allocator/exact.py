@@ -44,7 +44,7 @@ class Outcome:
     exact_margin: float  # the plan's margin on the exact curves (currency); nan without a plan
     objective: float  # the model's own objective (currency, incumbent)
     bound: float  # an upper bound on the model's optimum (currency): objective for an LP
-    spend: dict  # (region, channel, period) -> spend (currency)
+    spend: dict  # (region, channel, period) -> effective spend (currency): where the curve is read (carryover)
     staffing: dict | None  # the integer headcount to hold fixed while refining (None: no staffing)
     result: object  # what the caller keeps (e.g. the Plan)
 
@@ -140,7 +140,7 @@ def _out_of_time(left: float | None) -> bool:
 
 
 def _add(points: dict, data: PlanningData, spend: dict) -> None:
-    """Refine each cell's annual interpolant where a plan spends: for each period's spend on the
+    """Refine each cell's annual interpolant where a plan spends: for each period's (effective) spend on the
     annual curve (``x_t / s_t``) split the segment that holds it (both neighbours, when it sits on
     a breakpoint) at its quarters, so that segment shrinks fourfold every round."""
     for cell in data.cells:

@@ -290,7 +290,7 @@ def _claim(tmp: Path, out_dir: Path, name: str) -> Path:
 
 
 NUMERIC_COLUMNS = {
-    "allocation": ("spend", "lift", "revenue", "marginal_roi"),
+    "allocation": ("spend", "effective_spend", "lift", "revenue", "marginal_roi"),
     "headcount": ("core", "hires", "releases", "temp", "capacity", "utilisation"),
     "constraints": ("slack", "shadow_price"),
 }

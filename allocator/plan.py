@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.model import curves
+from allocator.model import carryover, curves
 from allocator.model.build import PlanningModel
 from allocator.model.kinds import GE, LE, RowKind, Status
 from allocator.scenario import Scenario, load_scenario
 from allocator.solve import Solution
 
 HIDDEN_KINDS = ("curve_order", "headcount_flow", "past")  # past: a re-plan's actuals, not a constraint to loosen
-ALLOCATION_COLUMNS = ["region", "channel", "period", "spend", "lift", "revenue", "marginal_roi"]
+ALLOCATION_COLUMNS = ["region", "channel", "period", "spend", "effective_spend", "lift", "revenue", "marginal_roi"]
 HEADCOUNT_COLUMNS = ["region", "period", "core", "hires", "releases", "temp", "capacity", "utilisation"]
 CONSTRAINT_COLUMNS = ["name", "kind", "binding", "slack", "shadow_price"]
 SUMMARY_KEYS = [
@@ -73,6 +73,10 @@ class Plan:
         for name, text in tables.items():
             if (folder / f"{name}.csv").exists():
                 setattr(plan, name, read_csv(folder / f"{name}.csv", text))
+        if "spend" in plan.allocation.columns and "effective_spend" not in plan.allocation.columns:
+            # a run folder written before carryover: the curve applied to the spend itself
+            plan.allocation.insert(list(plan.allocation.columns).index("spend") + 1, "effective_spend",
+                                   plan.allocation["spend"])
         if (folder / "diagnosis.json").exists():
             plan.diagnosis = json.loads((folder / "diagnosis.json").read_text(encoding="utf-8"))
         known = {"allocation", "headcount", "constraints"}
@@ -117,6 +121,7 @@ class _Index:
     response_rows: np.ndarray  # per cell-period its response row (rhs: base revenue, model units)
     region_of: np.ndarray  # per cell-period: its region's position, and its (region, period) staff position
     staff_of: np.ndarray
+    spend_col: np.ndarray  # per cell-period its spend column with carryover, -1 without (spend: the segments)
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -149,7 +154,8 @@ def _index(model: PlanningModel) -> _Index:
                    _concat(starts), _concat(widths), _concat(slopes),
                    np.array([model.response_rows[k] for k in keys], dtype=np.int64),
                    np.array([region[k[0]] for k in keys], dtype=np.int64),
-                   np.array([staff_at.get((k[0], k[2]), -1) for k in keys], dtype=np.int64))
+                   np.array([staff_at.get((k[0], k[2]), -1) for k in keys], dtype=np.int64),
+                   np.array([model.spend_cols.get(k, -1) for k in keys], dtype=np.int64))
     model._plan_index = ((model.response_key, model.ncols, model.nrows), index)
     return index
 
@@ -160,6 +166,7 @@ class PlanArrays:
 
     keys: list
     spend: np.ndarray
+    effective: np.ndarray  # the spend the curve applies to: with carryover its adstock, else the spend
     lift: np.ndarray
     revenue: np.ndarray
     exact: np.ndarray  # lift on the exact curve
@@ -177,9 +184,11 @@ def plan_arrays(model: PlanningModel, solution: Solution) -> PlanArrays:
     data, unit, x = model.data, model.unit, solution.values
     ix = _index(model)
     n = len(ix.keys)
-    spend = np.maximum(0.0, np.bincount(ix.seg_key, weights=x[ix.seg_cols], minlength=n) * unit)
-    # the interpolant at the spend: each segment filled up to the spend, times its slope
-    fill = np.clip(spend[ix.seg_key] - ix.seg_start, 0.0, ix.seg_width)
+    effective = np.maximum(0.0, np.bincount(ix.seg_key, weights=x[ix.seg_cols], minlength=n) * unit)
+    carrying = ix.spend_col >= 0
+    spend = np.where(carrying, np.maximum(0.0, x[np.maximum(ix.spend_col, 0)] * unit), effective)
+    # the interpolant at the effective spend: each segment filled up to it, times its slope
+    fill = np.clip(effective[ix.seg_key] - ix.seg_start, 0.0, ix.seg_width)
     lift = np.bincount(ix.seg_key, weights=fill * ix.seg_slope, minlength=n)
     exact, roi = np.zeros(n), np.full(n, np.nan)
     width = len(data.periods)
@@ -187,21 +196,26 @@ def plan_arrays(model: PlanningModel, solution: Solution) -> PlanArrays:
     on = season > 0
     for k, cell in enumerate(data.cells):  # the keys run cell by cell, period by period
         part = slice(k * width, (k + 1) * width)
-        annual = np.where(on, spend[part] / np.where(on, season, 1.0), 0.0)
+        annual = np.where(on, effective[part] / np.where(on, season, 1.0), 0.0)
         exact[part] = np.where(on, season * curves.value(cell.curve, annual), 0.0)
         with np.errstate(invalid="ignore"):
-            r = cell.margin * curves.slope(cell.curve, annual) - 1.0
-        roi[part] = np.where(on & np.isfinite(r), r, np.nan)
+            slope = np.where(on, curves.slope(cell.curve, annual), 0.0)
+            if carrying[part].any():  # a unit spent in t works in t..t+L, with weights w_k
+                r = cell.margin * carryover.spread(cell.carryover, slope) - 1.0
+                roi[part] = np.where(np.isfinite(r), r, np.nan)
+            else:
+                r = cell.margin * slope - 1.0
+                roi[part] = np.where(on & np.isfinite(r), r, np.nan)
     tol = 1e-7 * unit
     revenue = np.maximum(0.0, x[ix.revenue_cols] * unit)
-    spend, lift, revenue = (np.where(np.abs(a) < tol, 0.0, a) for a in (spend, lift, revenue))
+    spend, effective, lift, revenue = (np.where(np.abs(a) < tol, 0.0, a) for a in (spend, effective, lift, revenue))
     margin = np.array([data.margin[k[:2]] for k in ix.keys])
 
     def heads(cols: np.ndarray) -> np.ndarray:
         return np.where(cols >= 0, np.round(x[np.maximum(cols, 0)]), 0.0) if len(cols) else np.zeros(0)
 
     reserve = max(0.0, float(x[model.reserve]) * unit)
-    return PlanArrays(ix.keys, spend, lift, revenue, exact, roi, margin, ix.staff_keys, heads(ix.core_cols),
+    return PlanArrays(ix.keys, spend, effective, lift, revenue, exact, roi, margin, ix.staff_keys, heads(ix.core_cols),
                       heads(ix.hire_cols), heads(ix.release_cols), heads(ix.temp_cols), reserve)
 
 
@@ -273,7 +287,8 @@ def tabulate(model: PlanningModel, solution: Solution) -> Plan:
     data = model.data
     a = plan_arrays(model, solution)
     allocation = pd.DataFrame({"region": [k[0] for k in a.keys], "channel": [k[1] for k in a.keys],
-                               "period": [k[2] for k in a.keys], "spend": a.spend, "lift": a.lift,
+                               "period": [k[2] for k in a.keys], "spend": a.spend,
+                               "effective_spend": a.effective, "lift": a.lift,
                                "revenue": a.revenue, "marginal_roi": a.roi}, columns=ALLOCATION_COLUMNS)
     headcount = pd.DataFrame(columns=HEADCOUNT_COLUMNS)
     if data.staffing is not None:

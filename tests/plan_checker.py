@@ -65,14 +65,23 @@ def check_run(folder: Path) -> dict:
                 want = fixed.get((metric, row.region, "", row.period), 0.0)
                 need(getattr(row, metric) == want, f"{metric} of {row.region}/{row.period} is not its actual {want}")
 
-    # 1. response: revenue <= s_t b + lift, lift <= exact curve (+ tolerance); a past period's
-    # revenue is its actual, whatever the curve says
+    # 0. carryover: effective spend a_t = sum_k d^k x_{t-k} / sum_k d^k, prior spend before the horizon
+    channel_of = {c.id: c for c in s.channels}
+    for key, cell in cells.items():
+        sub = alloc[(alloc.region == key[0]) & (alloc.channel == key[1])].set_index("period").loc[periods]
+        expected = _adstock(cell, channel_of[key[1]], sub.spend.to_numpy(dtype=float))
+        for p, want, got in zip(periods, expected, sub.effective_spend):
+            need(abs(got - want) <= tol + 1e-7 * abs(want), f"effective spend of {key}/{p} is {got}, the adstock gives {want}")
+
+    # 1. response: revenue <= s_t b + lift, lift <= exact curve at the effective spend (+ tolerance);
+    # a past period's revenue is its actual, whatever the curve says
     for row in alloc.itertuples():
         cell = cells[(row.region, row.channel)]
         st = season[row.period]
         hi = cell.spend.max if cell.spend.max is not None else B
+        hi = max([hi, *_prior(cell, channel_of[row.channel])])
         slack = s.solver.pwl_tolerance * float(curves.value(cell.curve, [hi])[0]) + tol
-        exact = st * float(curves.value(cell.curve, [row.spend / st])[0]) if st > 0 else 0.0
+        exact = st * float(curves.value(cell.curve, [row.effective_spend / st])[0]) if st > 0 else 0.0
         need(row.lift <= exact + slack, f"lift above the curve in {row.region}/{row.channel}/{row.period}")
         need(row.lift >= exact - slack - tol, f"lift far below the curve in {row.region}/{row.channel}/{row.period}")
         need(row.period in over or row.revenue <= st * cell.base + row.lift + tol,
@@ -228,6 +237,31 @@ def check_run(folder: Path) -> dict:
     if errors:
         raise PlanViolation(f"{folder}: " + "; ".join(errors))
     return summary
+
+
+def _prior(cell, channel) -> list[float]:
+    """The cell's spend in the periods before the horizon, most recent first (one amount: each)."""
+    carry = cell.carryover or channel.carryover
+    if carry is None or cell.prior_spend is None:
+        return []
+    if isinstance(cell.prior_spend, tuple):
+        return list(cell.prior_spend) + [0.0] * (carry.max_lag - len(cell.prior_spend))
+    return [cell.prior_spend] * carry.max_lag
+
+
+def _adstock(cell, channel, spend: np.ndarray) -> np.ndarray:
+    """The effective spend of each period, from the spend written and the scenario's carryover."""
+    carry = cell.carryover or channel.carryover
+    if carry is None:
+        return spend
+    before = _prior(cell, channel) or [0.0] * carry.max_lag
+    history = list(reversed(before)) + list(spend)  # oldest first
+    weights = [carry.decay ** k for k in range(carry.max_lag + 1)]
+    out = []
+    for t in range(len(spend)):
+        now = t + carry.max_lag
+        out.append(sum(w * history[now - k] for k, w in enumerate(weights)) / sum(weights))
+    return np.array(out)
 
 
 def _read(path: Path, text: tuple[str, ...]) -> pd.DataFrame:

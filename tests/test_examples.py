@@ -8,7 +8,7 @@ from allocator import load_scenario, solve
 from tests.conftest import SCENARIOS, run_cli
 from tests.plan_checker import check_run
 
-FEASIBLE = ["annual_plan.yaml", "quarter_12_weeks.yaml"]
+FEASIBLE = ["annual_plan.yaml", "quarter_12_weeks.yaml", "carryover_promotion.yaml"]
 
 
 @pytest.mark.parametrize("name", FEASIBLE)
@@ -45,6 +45,29 @@ def test_annual_plan_binds_the_reserve_and_both_policies(tmp_path):
             "policy[online at most half of marketing].max"} <= binding
     assert plan.summary["budget_shadow_price"] > 0
     assert plan.summary["reserve"] == pytest.approx(0.05 * 23e6)
+
+
+def test_carryover_example_moves_brand_spend_ahead_of_the_peak():
+    """Without carryover the brand spend follows demand into November; with it, part moves into
+    September-October (it still works in November) and none is left for December (it would leak
+    past the horizon)."""
+    scenario = load_scenario(SCENARIOS / "carryover_promotion.yaml")
+    data = scenario.to_dict()
+    for channel in data["channels"]:
+        channel.pop("carryover", None)
+    for cell in data["response"]:
+        cell.pop("carryover", None)
+        cell.pop("prior_spend", None)
+    plain = solve(type(scenario).from_dict(data)).allocation
+    carried = solve(scenario).allocation
+    for plan in (plain, carried):
+        plan["early"] = plan.period.isin(["Sep", "Oct"])
+    brand = {name: p[p.channel == "brand"] for name, p in (("plain", plain), ("carried", carried))}
+    share = {k: b[b.early].spend.sum() / b.spend.sum() for k, b in brand.items()}
+    assert share["carried"] > share["plain"] + 0.05
+    assert brand["carried"][brand["carried"].period == "Dec"].spend.sum() == pytest.approx(0.0, abs=1.0)
+    assert brand["plain"][brand["plain"].period == "Dec"].spend.sum() > 0
+    assert (carried.effective_spend != carried.spend).any()
 
 
 def test_quarter_scenario_takes_its_curves_from_the_response_model_and_overrides_one_cell():

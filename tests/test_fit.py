@@ -119,6 +119,16 @@ def test_carryover_decay_is_recovered_and_reported(tmp_path):
     cell = fitted(out)[("east", "offline")]
     assert cell["curve"]["max_lift"] == pytest.approx(5e6, rel=0.10)
     assert cell["curve"]["scale"] == pytest.approx(1.5e6, rel=0.10)
+    # the model file carries the carryover as a field, and a plan on it runs with carryover
+    assert cell["carryover"]["max_lag"] == 3
+    assert cell["carryover"]["decay"] == pytest.approx(decay, abs=1e-3)
+    scenario = Scenario.from_dict(_scenario(model="m.yaml"), base_dir=tmp_path)
+    carried = {c.key: c.carryover for c in scenario.response}
+    assert carried[("east", "offline")].decay == pytest.approx(decay, abs=1e-3)
+    plan = solve(scenario)
+    assert plan.has_plan
+    east = plan.allocation[plan.allocation.channel == "offline"]
+    assert not np.allclose(east.spend, east.effective_spend)  # no prior spend: Q1's effective spend is less
 
 
 def test_flat_spend_is_refused_per_cell_and_nothing_is_written(tmp_path):

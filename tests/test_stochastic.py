@@ -232,6 +232,22 @@ def test_samples_without_a_stochastic_plan_is_an_input_error():
         api.run(Scenario.from_dict(data), samples=5)
 
 
+def test_a_stochastic_plan_refuses_carryover_on_a_channel_or_a_cell():
+    """Carryover ties the periods together across the checkpoint: not in the sample blocks yet."""
+    from allocator.stochastic.inputs import check_stochastic
+
+    check_stochastic(tiny())  # without carryover: fine
+    carry = {"decay": 0.5, "max_lag": 1}
+    data = tiny().to_dict()
+    data["channels"][0]["carryover"] = carry
+    with pytest.raises(ScenarioError, match=r"cannot model carryover yet \(channels\[online\]\.carryover\)"):
+        check_stochastic(Scenario.from_dict(data))
+    data = tiny().to_dict()
+    data["response"][3]["carryover"] = carry
+    with pytest.raises(ScenarioError, match=r"\(response\[west/offline\]\.carryover\)"):
+        api.run(Scenario.from_dict(data), stochastic=True)
+
+
 def test_a_stochastic_plan_needs_an_uncertainty_section():
     data = tiny().to_dict()
     data.pop("uncertainty")

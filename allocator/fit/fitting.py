@@ -110,10 +110,14 @@ def fit_history(path: Path, curves: tuple[str, ...] = FIT_CURVES, carryover: boo
                  f"revenue{'; ' + others if others else ''}; no curve {fit.constant_cv_error:.2%})",
                  f"fit: R^2 {c.r2:.3f}, MAPE {c.mape:.2%}, {len(h.spend)} periods {h.periods[0]}..{h.periods[-1]}, "
                  f"spend per period {spend_range(lo, hi)} (horizon {spend_range(lo * p, hi * p)})"]
+        carry = None
         if c.decay is not None:
-            notes.append(f"carryover: decay {c.decay:.3f} per period, max_lag {lag}; the curve is on the normalised "
-                         "adstock (steady state); carryover is not yet a response-model field (docs/fitting.md)")
-        cells.append(ModelCell(h.region, h.channel, c.base * p, horizon_curve(c.kind, c.params, p), tuple(notes)))
+            carry = {"decay": float(c.decay), "max_lag": int(lag)}
+            notes.append(f"carryover: decay {c.decay:.3f} per history period, max_lag {lag}; the curve is on the "
+                         "normalised adstock (steady state); a plan with longer periods needs a smaller decay "
+                         "(docs/fitting.md)")
+        cells.append(ModelCell(h.region, h.channel, c.base * p, horizon_curve(c.kind, c.params, p), tuple(notes),
+                               carry))
         note = f"decay {c.decay:.2f}" if c.decay is not None else ""
         rows.append(Row(h.label, c.kind, c.r2, c.mape, c.cv_error, len(h.spend), spend_range(lo, hi), note))
     name = Path(file).name

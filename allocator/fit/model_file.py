@@ -33,6 +33,7 @@ class ModelCell:
     base: float
     curve: dict[str, object]
     notes: tuple[str, ...]
+    carryover: dict[str, float] | None = None  # {decay, max_lag}, fitted with --carryover
 
 
 def horizon_curve(kind: str, params: dict[str, float], periods: float) -> dict[str, object]:
@@ -88,11 +89,17 @@ def model_text(cells: list[ModelCell], header: list[str], description: str) -> s
     lines.append("response:")
     for cell in cells:
         entry = {"region": cell.region, "channel": cell.channel, "base": cell.base, "curve": cell.curve}
+        if cell.carryover is not None:
+            entry["carryover"] = cell.carryover
         ResponseCell.model_validate(entry)
         lines += ["  " + _comment(n) for n in cell.notes]
         curve = ", ".join(f"{k}: {_value(v)}" for k, v in cell.curve.items())
+        carry = ""
+        if cell.carryover is not None:
+            carry = (f", carryover: {{decay: {number(cell.carryover['decay'])}, "
+                     f"max_lag: {int(cell.carryover['max_lag'])}}}")
         lines.append(f"  - {{region: {name(cell.region)}, channel: {name(cell.channel)}, "
-                     f"base: {number(cell.base)}, curve: {{{curve}}}}}")
+                     f"base: {number(cell.base)}, curve: {{{curve}}}{carry}}}")
     return "\n".join(lines) + "\n"
 
 

@@ -136,6 +136,12 @@ class PlanningModel:
     cell_segments: dict = field(default_factory=dict)  # (region, channel) -> its segment columns, all periods
     segment_cols: np.ndarray = field(default_factory=lambda: NO_TERMS[0])  # every segment column, in key order
     filter_cache: dict = field(default_factory=dict)  # policy filters over cells -> their terms
+    # carryover (model/carryover.py): a carrying cell's spend is a column per period, its segments
+    # hold the effective spend; the real spend of every cell, whether it carries or not
+    spend_cols: dict = field(default_factory=dict)  # (region, channel, period) -> spend column (carrying cells)
+    adstock_rows: dict = field(default_factory=dict)  # (region, channel, period) -> its adstock row
+    cell_spend: dict = field(default_factory=dict)  # (region, channel) -> its spend columns, all periods
+    spend_all: np.ndarray = field(default_factory=lambda: NO_TERMS[0])  # every spend column, in key order
     # staffing: per (region, period)
     core: dict = field(default_factory=dict)
     hires: dict = field(default_factory=dict)
@@ -162,6 +168,8 @@ class PlanningModel:
     _form: LinearForm | None = None
     _copied: dict = field(default_factory=dict)  # first row -> the form a block was taken over from (until built)
     _runner: object | None = None  # the live HiGHS model (allocator.solve.HighsRunner), once solved
+    held: dict | None = None  # integer headcount held fixed, (region, period) -> (core, temp) (``hold``)
+    _free: tuple | None = None  # the column bounds and integrality as built, while some are held
 
     # --- building ---------------------------------------------------------------------------
 
@@ -241,9 +249,14 @@ class PlanningModel:
         return None
 
     def spend_terms(self, keys) -> Terms:
+        """The real spend of (region, channel, period) keys: a carrying cell's spend column, else
+        the period's segments (``model.segments`` itself: every key)."""
         if keys is self.segments:  # all of them
-            return self.segment_cols, np.ones(len(self.segment_cols))
-        parts = [self.segments[k][0] for k in keys if k in self.segments]
+            cols = self.spend_all if self.spend_cols else self.segment_cols  # a sample's scope has its own segments
+            return cols, np.ones(len(cols))
+        carry = self.spend_cols
+        parts = [np.array([carry[k]], dtype=np.int64) if k in carry else self.segments[k][0]
+                 for k in keys if k in self.segments]
         cols = np.concatenate(parts) if parts else NO_TERMS[0]
         return cols, np.ones(len(cols))
 
@@ -340,21 +353,39 @@ class PlanningModel:
         only the numbers that differ are pushed to HiGHS. Raises :class:`RebuildRequired` (and
         changes nothing) when rows, columns, breakpoints or the sparsity pattern differ.
         """
-        reason = response.breakpoint_difference(self, data)
-        if reason is not None:
-            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
-        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        from allocator.model import restructure
         from allocator.model.changes import diff
 
-        change = diff(self, new)
+        reason = response.breakpoint_difference(self, data)
+        if reason is not None and not restructure.refinement_only(self, data):
+            raise RebuildRequired(RebuildReason.BREAKPOINTS, reason)
+        new = build_model(data, self.elastic, self.budget_slack, unit=self.unit, reuse=self)
+        if self.held is not None:
+            restructure.hold_form(new, self.held)
         runner = self._runner
-        if runner is not None:
-            runner.apply(change, new.form)
+        if reason is None:
+            change = diff(self, new)
+            if runner is not None:
+                runner.apply(change, new.form)
+        else:  # the refinement's new breakpoints: new columns and rows in the live model (restructure.py)
+            mapping = restructure.mapping(self, new)
+            if runner is not None:
+                values = runner.values()  # the last plan, if any: a MIP start for the new model
+                runner.restructure(mapping, new.form)
+                if values is not None and new.form.integer.any():
+                    runner.start(*restructure.start(self, new, mapping, values))
         index = getattr(self, "_plan_index", None)
         self.__dict__.update(new.__dict__)
         self._runner = runner
-        if index is not None:  # same columns and rows: where the plan's quantities sit is unchanged
+        if index is not None and reason is None:  # same columns and rows: the plan's quantities sit where they did
             self._plan_index = index
+
+    def hold(self, fixed: dict | None) -> None:
+        """Hold the integer headcount at ``fixed`` ((region, period) -> (core, temp)), or release
+        it (``None``), in the live model too; it stays held through ``update``."""
+        from allocator.model import restructure
+
+        restructure.hold(self, fixed)
 
     def solve(self, solver: str = "highs", time_limit: float | None = None, mip_gap: float = 1e-4,
               warm: bool = True):

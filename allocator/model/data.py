@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from allocator.model import carryover
 from allocator.model.curves import Curve
 from allocator.scenario import Scenario
 from allocator.scenario.schema import Filter, Policy
@@ -23,6 +24,10 @@ class Cell:
     follows_budget: bool = False  # no spend.max: the bound is budget.total and moves with it
     curve_hi: float | None = None  # the spend breakpoints are built for, when above hi (a sweep's ceiling)
     period_bounds: tuple[tuple[str, float, float | None], ...] = ()  # spend.periods: (period, min, max)
+    # carryover (allocator/model/carryover.py): adstock weights w_0..w_L (empty: none) and the
+    # spend of each of the L periods before the horizon, most recent first
+    carryover: tuple[float, ...] = ()
+    prior_spend: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,8 @@ def planning_data(s: Scenario, past: Past | None = None, reference: Mapping | No
     length = s.periods.length or tuple(1.0 / n for _ in periods)
     season = s.periods.seasonality or length
     channel_margin = {c.id: c.gross_margin for c in s.channels}
+    channel = {c.id: c for c in s.channels}
+    carry = {c.key: carryover.of_cell(c, channel.get(c.channel)) for c in s.response}
     cells = tuple(
         Cell(
             region=c.region,
@@ -171,6 +178,8 @@ def planning_data(s: Scenario, past: Past | None = None, reference: Mapping | No
             min_roi=c.min_roi,
             follows_budget=c.spend.max is None,
             period_bounds=tuple((p, b.min, b.max) for p, b in c.spend.periods.items()),
+            carryover=carry[c.key][0],
+            prior_spend=carry[c.key][1],
         )
         for c in s.response
     )

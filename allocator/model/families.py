@@ -110,8 +110,12 @@ def add_roi_floors(model: PlanningModel) -> None:
 def _roi_row(model, coords: tuple, target: str, keys, rho: float, reach: float) -> None:
     """The ROI floor of ``target`` (a cell label or a channel id) over ``keys``."""
     margin = model.data.margin
-    cols, lift = model.lift_terms(keys, lambda key: margin[key[:2]])  # the segments, in the spend's order
-    t = (cols, lift - (1 + rho))
+    cols, lift = model.lift_terms(keys, lambda key: margin[key[:2]])  # the segments, on effective spend
+    spend = model.spend_terms(keys)
+    if model.spend_cols and any(k in model.spend_cols for k in keys):  # carryover: spend has its own columns
+        t = _combined((cols, lift), (spend[0], spend[1] * -(1 + rho)))
+    else:  # the same columns, in the same order
+        t = (cols, lift - (1 + rho))
     model.add_row(RowKind.MIN_ROI, coords, f"min_roi[{target}]", t, GE, 0.0, model.unit,
                   size=max(reach * (1 + rho), 1.0), roi=rho, target=target)
 

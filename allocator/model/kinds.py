@@ -13,6 +13,7 @@ from enum import IntEnum, StrEnum
 class RowKind(StrEnum):
     RESPONSE = "response"
     CURVE_ORDER = "curve_order"
+    ADSTOCK = "adstock"  # carryover: a cell's effective spend from its spend (model/carryover.py)
     SPEND_MIN = "spend_min"
     SPEND_MAX = "spend_max"
     PERIOD_SPEND_MIN = "period_spend_min"  # spend.periods: a cell's bounds in one period

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from allocator.model import carryover
 from allocator.model.curves import Breakpoints, breakpoints, concave, overestimate
-from allocator.model.kinds import GE, LE, RowKind
+from allocator.model.kinds import EQ, GE, LE, RowKind
 
 if TYPE_CHECKING:
     from allocator.model.build import PlanningModel
@@ -63,7 +64,7 @@ def _annual(data, cell, shortest: float | None) -> tuple[Breakpoints | None, flo
     hi = curve_hi(cell)
     if hi <= 0 or shortest is None:
         return None, 0.0
-    far = REACH * hi * (data.reach_scale if cell.follows_budget else 1.0)
+    far = _far(data, cell)
     annual = breakpoints(cell.curve, hi, far / shortest, data.tolerance)
     extra = data.extra_points.get((cell.region, cell.channel))
     if extra:
@@ -71,6 +72,21 @@ def _annual(data, cell, shortest: float | None) -> tuple[Breakpoints | None, flo
     if data.overestimate:
         annual = overestimate(cell.curve, annual)
     return annual, far
+
+
+def _far(data, cell) -> float:
+    """The most a period's curve must reach (currency): past the annual bound; with carryover, past
+    the spend before the horizon too (the effective spend of an early period can be that high)."""
+    far = REACH * curve_hi(cell) * (data.reach_scale if cell.follows_budget else 1.0)
+    if cell.carryover and cell.prior_spend:
+        far = max(far, REACH * max(cell.prior_spend))
+    return far
+
+
+def carries(cell) -> bool:
+    """Whether the cell has carryover: its spend is a column per period, its segments hold the
+    effective spend (``allocator/model/carryover.py``)."""
+    return bool(cell.carryover) and curve_hi(cell) > 0
 
 
 def _period(annual: Breakpoints, far: float, season: float) -> Breakpoints:
@@ -83,11 +99,13 @@ def _period(annual: Breakpoints, far: float, season: float) -> Breakpoints:
 
 def _breakpoint_inputs(model, data) -> tuple:
     """Everything the response block's columns and matrix are made of (not its right-hand sides)."""
-    cells = tuple((c.region, c.channel, c.curve, curve_hi(c), c.follows_budget) for c in data.cells)
+    cells = tuple((c.region, c.channel, c.curve, curve_hi(c), c.follows_budget, c.carryover,
+                   _far(data, c) if carries(c) else None) for c in data.cells)
     refinement = (tuple(sorted(data.extra_points.items())), data.overestimate)
     past = data.past.periods if data.past is not None else ()  # their rows carry a surprise column
-    return (cells, data.periods, tuple(data.season.items()), data.tolerance, data.reach_scale, model.unit, refinement,
-            past)
+    # the refinement's breakpoints last: ``restructure.refinement_only`` compares everything before them
+    return (cells, data.periods, tuple(data.season.items()), data.tolerance, data.reach_scale, model.unit, past,
+            refinement)
 
 
 def breakpoint_difference(model: PlanningModel, data: PlanningData) -> str | None:
@@ -96,17 +114,17 @@ def breakpoint_difference(model: PlanningModel, data: PlanningData) -> str | Non
     old = model.response_key
     if old == new:
         return None
-    if old[-1] != new[-1]:
+    if old[-2] != new[-2]:
         return "the re-plan's past periods"
     if old[1:] != new[1:]:
-        if old[1:-2] == new[1:-2]:
+        if old[1:-1] == new[1:-1]:
             return "new breakpoints (exact-curve refinement)"
         return "periods, seasonality, pwl_tolerance or the money scale"
     if len(old[0]) != len(new[0]):
         return "the response cells"
     for a, b in zip(old[0], new[0]):
         if a != b:
-            what = "spend ceiling" if a[:3] == b[:3] else "curve"
+            what = "carryover" if a[:5] == b[:5] else "spend ceiling" if a[:3] == b[:3] else "curve"
             return f"response[{cell_label(b[0], b[1])}] {what}"
     return "the response cells"
 
@@ -121,12 +139,17 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
         model.segments, model.revenue, model.response_rows = reuse.segments, reuse.revenue, reuse.response_rows
         model.breakpoints, model.cell_segments = reuse.breakpoints, reuse.cell_segments
         model.segment_cols, model.filter_cache = reuse.segment_cols, reuse.filter_cache
+        model.spend_cols, model.adstock_rows = reuse.spend_cols, reuse.adstock_rows
+        model.cell_spend, model.spend_all = reuse.cell_spend, reuse.spend_all
         rhs, rows = model.rhs, iter(model.response_rows.values())  # cell by cell, period by period
-        for cell in data.cells:  # the right-hand sides (base revenue) are the only numbers left
-            for period in data.periods:
-                bp = model.breakpoints[(cell.region, cell.channel, period)]
+        for cell in data.cells:  # the right-hand sides (base revenue, prior spend) are the only numbers left
+            for t, period in enumerate(data.periods):
+                k = (cell.region, cell.channel, period)
+                bp = model.breakpoints[k]
                 offset = float(bp.lift[0]) / unit if bp is not None and bp.lift[0] > 0 else 0.0
                 rhs[next(rows)] = data.season[period] * cell.base / unit + offset
+                if k in model.adstock_rows:
+                    rhs[model.adstock_rows[k]] = carryover.prior_part(cell.carryover, cell.prior_spend, t) / unit
         model.response_key = key
         return
     positive = [s for s in data.season.values() if s > 0]
@@ -167,9 +190,37 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
                                                    unit, region=cell.region, period=period)
         cell_cols = [model.segments[(cell.region, cell.channel, p)][0] for p in data.periods]
         model.cell_segments[(cell.region, cell.channel)] = np.concatenate(cell_cols) if cell_cols else cols[:0]
+        spend = model.cell_segments[(cell.region, cell.channel)]
+        if carries(cell):
+            spend = add_adstock(model, cell, _far(data, cell))
+        model.cell_spend[(cell.region, cell.channel)] = spend
     parts = list(model.cell_segments.values())
     model.segment_cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    parts = list(model.cell_spend.values())
+    model.spend_all = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     model.response_key = key
+
+
+def add_adstock(model: PlanningModel, cell: Cell, far: float) -> np.ndarray:
+    """Carryover of one cell: a spend column ``x_t`` per period (at most a period's reach, like a
+    period's segments) and, per period with a curve, ``sum_j d_tj - sum_k w_k x_{t-k} = prior part``:
+    the segments hold the effective spend. Returns the spend columns, period by period."""
+    data, unit = model.data, model.unit
+    label = cell_label(cell.region, cell.channel)
+    x = model.vars(len(data.periods), 0.0, far / unit)
+    w = np.asarray(cell.carryover)
+    for t, period in enumerate(data.periods):
+        k = (cell.region, cell.channel, period)
+        model.spend_cols[k] = int(x[t])
+        segs = model.segments[k][0]
+        if model.breakpoints[k] is None:
+            continue  # no curve this period: its spend works only later
+        lags = np.arange(min(t, len(w) - 1) + 1)
+        row = (np.concatenate([segs, x[t - lags]]), np.concatenate([np.ones(len(segs)), -w[lags]]))
+        rhs = carryover.prior_part(cell.carryover, cell.prior_spend, t) / unit
+        model.adstock_rows[k] = model.add_row(RowKind.ADSTOCK, k, f"adstock[{label},{period}]", row, EQ, rhs, unit,
+                                              region=cell.region, period=period)
+    return x
 
 
 def revenue_bounds(model: PlanningModel, matrix, lb: np.ndarray, ub: np.ndarray, row_hi: np.ndarray) -> np.ndarray:
@@ -211,7 +262,7 @@ def add_spend_bounds(model: PlanningModel) -> None:
     """Family 2: ``lo <= sum_t x <= hi`` per cell."""
     data, unit = model.data, model.unit
     for cell in data.cells:
-        cols = model.cell_segments[(cell.region, cell.channel)]
+        cols = model.cell_spend[(cell.region, cell.channel)]
         t = (cols, np.ones(len(cols)))
         label = cell_label(cell.region, cell.channel)
         coords = (cell.region, cell.channel)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from allocator.model.build import PlanningModel, Terms
 
 SCOPED = ("data", "segments", "revenue", "response_rows", "breakpoints", "cell_segments", "segment_cols",
-          "filter_cache")
+          "filter_cache", "cell_spend", "spend_all")
 MAX_REFINE_ROUNDS = 8
 
 
@@ -74,7 +74,7 @@ def _scope(model: PlanningModel, data, w: int):
     saved = {name: getattr(model, name) for name in (*SCOPED, "scope_label", "scope_name")}
     model.data = data
     model.segments, model.revenue, model.response_rows, model.breakpoints = {}, {}, {}, {}
-    model.cell_segments, model.filter_cache = {}, {}
+    model.cell_segments, model.filter_cache, model.cell_spend = {}, {}, {}
     model.scope_label, model.scope_name = ("sample", w), f"[sample {w}]"
     try:
         yield saved
@@ -88,6 +88,8 @@ def add_samples(model: PlanningModel) -> None:
     from allocator.model.build import combine, margin_terms, scaled, terms
 
     data = model.data
+    if model.spend_cols:  # refused with the inputs (allocator/stochastic/inputs.py): periods tie together
+        raise ValueError("a stochastic plan cannot model carryover")
     st = data.samples
     first = set(data.periods[: st.first])
     shaped = s_shaped(data)
@@ -237,8 +239,9 @@ def _sample_response(model: PlanningModel, stage: dict, first: set, shaped: set,
                                                    period=period)
         parts = [model.segments[(cell.region, cell.channel, p)][0] for p in data.periods]
         model.cell_segments[(cell.region, cell.channel)] = np.concatenate(parts) if parts else empty
+        model.cell_spend[(cell.region, cell.channel)] = model.cell_segments[(cell.region, cell.channel)]  # no carryover
     parts = list(model.cell_segments.values())
-    model.segment_cols = np.concatenate(parts) if parts else empty
+    model.segment_cols = model.spend_all = np.concatenate(parts) if parts else empty
     return recourse
 
 

@@ -100,7 +100,8 @@ MAX_CURVES = 12  # a readable page (and seconds, not tens of seconds, on plans w
 
 
 def response_curves(plan, currency: str) -> str:
-    spend = plan.allocation.groupby(["region", "channel"], sort=False).spend.sum()
+    column = "effective_spend" if "effective_spend" in plan.allocation.columns else "spend"
+    spend = plan.allocation.groupby(["region", "channel"], sort=False)[column].sum()  # where the curve is read
     cells = list(plan.scenario.response)
     shown_note = ""
     if len(cells) > MAX_CURVES:

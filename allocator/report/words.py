@@ -64,6 +64,7 @@ KIND_WORDS = {
     "policy": ("policy", "margin per 1 {c} the policy is loosened"),
     "temp_share": ("temp staff share of people cost", "margin per 1 {c} the share bound moves"),
     "response": ("response curve", "margin per extra 1 {c} of lift"),
+    "adstock": ("carryover (effective spend)", "margin per extra 1 {c} of effective spend"),
 }
 
 
@@ -168,11 +169,12 @@ def cell_roi(allocation: pd.DataFrame, skip_unknown: bool) -> pd.Series:
 
 
 def binding_constraints(plan) -> pd.DataFrame:
-    """Binding constraints other than the response curves, with words and the unit of their price."""
+    """Binding constraints other than the response curves (and the carryover identities, which
+    always hold), with words and the unit of their price."""
     c = plan.constraints
     if c is None or c.empty:
         return pd.DataFrame(columns=["name", "kind", "what", "shadow_price", "unit"])
-    rows = c[c.binding.astype(bool) & (c.kind != "response")].copy()
+    rows = c[c.binding.astype(bool) & ~c.kind.isin(("response", "adstock"))].copy()
     currency = plan.scenario.currency
     quantities = policy_quantities(plan.scenario)
     rows["what"] = rows.kind.map(kind_words)

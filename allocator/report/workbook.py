@@ -28,7 +28,7 @@ PRICE = "0.0000"
 COUNT = "#,##0"
 PLAIN = "#,##0.00"
 MONEY_COLUMNS = {
-    "spend", "lift", "revenue", "capacity", "slack", "target", "quota", "value_target", "base_revenue",
+    "spend", "effective_spend", "lift", "revenue", "capacity", "slack", "target", "quota", "value_target", "base_revenue",
     "spend_min", "spend_max", "plan_revenue", "last_year_revenue", "change", "gross_margin", "marketing_spend",
     "people_cost", "expected_margin", "reserve", "shortfall", "total", "objective", "exact_curve_margin",
     "unallocated", "budget", "marketing", "people", "target_to_date", "actual", "gap", "needed_per_day",
@@ -41,7 +41,7 @@ COUNT_COLUMNS = {"core", "hires", "releases", "temp", "heads_now", "heads_at_end
 SUMMARY_FORMATS = {"marketing_roi": RATIO, "budget_shadow_price": PRICE, "mip_gap": "0.00E+00", "solve_seconds": "0.00"}
 LABELS = {  # machine name -> label ("{c}" becomes the currency)
     "region": "Region", "channel": "Channel", "period": "Period", "spend": "Marketing spend ({c})",
-    "lift": "Lift from marketing ({c})", "revenue": "Revenue target ({c})", "marginal_roi": "Marginal ROI",
+    "effective_spend": "Effective spend, with carryover ({c})", "lift": "Lift from marketing ({c})", "revenue": "Revenue target ({c})", "marginal_roi": "Marginal ROI",
     "core": "Core heads", "hires": "Hires", "releases": "Releases", "temp": "Temp staff",
     "capacity": "Sales capacity ({c})", "utilisation": "Capacity used", "name": "Constraint", "kind": "Kind",
     "what": "What it is", "binding": "Binding", "slack": "Slack", "shadow_price": "Shadow price",

@@ -40,8 +40,8 @@ def cross_check(s: ScenarioModel | SimpleNamespace) -> list[tuple[Loc, str]]:
     whose values did not parse is left out, so both kinds of problem are reported in one pass.
     """
     known = _known(s)
-    problems = _cells(s, known) + _regions(s, known) + _sales_force(s, known) + _policies(s, known) \
-        + _change_limits(s, known) + _unlocks(s, known)
+    problems = _cells(s, known) + _carryover(s) + _regions(s, known) + _sales_force(s, known) \
+        + _policies(s, known) + _change_limits(s, known) + _unlocks(s, known)
     if isinstance(s, ScenarioModel):  # the decomposition's checks take a field-valid scenario
         problems += decomposition_checks(s)
     problems += uncertainty_checks(s)  # takes a partly parsed scenario too
@@ -104,6 +104,30 @@ def _period_spend(cell, i: int, periods: list[str] | None) -> list[tuple[Loc, st
     if parsed(cell.spend.max) and cell.spend.max is not None and lows > cell.spend.max:
         problems.append((("response", i, "spend", "periods"), f"the periods' minimums add up to {format_amount(lows)}, "
                          f"above spend.max {format_amount(cell.spend.max)}"))
+    return problems
+
+
+def _carryover(s) -> list[tuple[Loc, str]]:
+    """``prior_spend`` needs a carryover (the cell's or its channel's) and lists at most ``max_lag``
+    periods: spend longer ago than that no longer works."""
+    problems: list[tuple[Loc, str]] = []
+    if not parsed(s.channels):
+        return problems
+    channel = {c.id: c for c in s.channels if parsed(c) and parsed(c.id)}
+    for i, cell in _items(s.response):
+        if not parsed(cell.prior_spend, cell.carryover, cell.channel) or cell.prior_spend is None:
+            continue
+        own = channel.get(cell.channel)
+        if own is not None and not parsed(own.carryover):
+            continue
+        carry = cell.carryover if cell.carryover is not None else own.carryover if own is not None else None
+        if carry is None:
+            problems.append((("response", i, "prior_spend"), "needs carryover: {decay, max_lag} on the cell or its "
+                             f"channel ({cell.channel}): spend before the horizon matters only through carryover"))
+        elif parsed(carry.max_lag) and isinstance(cell.prior_spend, tuple) and len(cell.prior_spend) > carry.max_lag:
+            problems.append((("response", i, "prior_spend"), f"lists {len(cell.prior_spend)} periods but "
+                             f"carryover.max_lag is {carry.max_lag}: spend more than {carry.max_lag} "
+                             f"period{'s' if carry.max_lag != 1 else ''} before the horizon no longer works"))
     return problems
 
 

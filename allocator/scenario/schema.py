@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from allocator.decompose.config import DecompositionConfig
-from allocator.scenario.amounts import format_amount, format_share
+from allocator.scenario.amounts import AmountError, format_amount, format_share, parse_amount, parse_share
 from allocator.scenario.errors import shown
 from allocator.scenario.types import (
     Amount,
@@ -221,10 +221,51 @@ class Region(Strict):
     growth_floor: Growth | None = None
 
 
+MAX_LAG = 104  # two years of weekly periods: a longer memory is not a plan's business
+
+
+def _decay(raw: object) -> float:
+    try:
+        value = parse_share(raw)
+    except AmountError as exc:
+        raise fail(str(exc)) from None
+    if not 0.0 <= value < 1.0:
+        raise fail(f"must be >= 0 and below 1 (got {shown(raw)}); the share of a period's spend still working a period later")
+    return value
+
+
+class Carryover(Strict):
+    """Geometric adstock (``docs/model.md``, Carryover): the spend of a period keeps working for
+    ``max_lag`` more periods, ``decay`` times as strongly each period."""
+
+    decay: Annotated[float, BeforeValidator(_decay)]
+    max_lag: Annotated[int, Field(ge=0, le=MAX_LAG, strict=True)]
+
+
+def _prior_spend(raw: object) -> object:
+    """One amount (each of the ``max_lag`` periods before the horizon) or a list, most recent first."""
+    items = raw if isinstance(raw, (list, tuple)) else None
+    values = []
+    for i, item in enumerate(items if items is not None else [raw]):
+        at = (i,) if items is not None else ()
+        try:
+            value = parse_amount(item)
+        except AmountError as exc:
+            raise fail(str(exc), at=at) from None
+        if value < 0:
+            raise fail(f"must be >= 0 (got {shown(item)})", at=at)
+        values.append(value)
+    return tuple(values) if items is not None else values[0]
+
+
+PriorSpend = Annotated[float | tuple[float, ...], BeforeValidator(_prior_spend)]
+
+
 class Channel(Strict):
     id: Name
     gross_margin: Share
     min_roi: Roi | None = None
+    carryover: Carryover | None = None  # every cell of the channel, unless the cell says otherwise
 
 
 class PeriodSpend(Strict):
@@ -260,6 +301,8 @@ class ResponseCell(Strict):
     spend: SpendBounds = SpendBounds()
     gross_margin: Share | None = None
     min_roi: Roi | None = None
+    carryover: Carryover | None = None  # overrides the channel's
+    prior_spend: PriorSpend | None = None  # spend per period before the horizon (needs carryover)
 
     @property
     def key(self) -> tuple[str, str]:

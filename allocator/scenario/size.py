@@ -60,7 +60,9 @@ def estimate_size(s: ScenarioModel) -> SizeEstimate:
         segments += float(np.sum(_segments(cell.curve, hi, reaches, s.solver.pwl_tolerance)))
     cell_periods = len(s.response) * len(names)
     staff = STAFF_COLUMNS * len(s.regions) * len(names) if s.sales_force is not None else 0
-    columns = math.ceil(segments) + cell_periods + staff + 1
+    carry = {c.id for c in s.channels if c.carryover is not None}  # a spend column per period (carryover)
+    carrying = sum(1 for c in s.response if c.carryover is not None or c.channel in carry)
+    columns = math.ceil(segments) + cell_periods + carrying * len(names) + staff + 1
     return SizeEstimate(columns, len(names), len(s.response), segments / cell_periods if cell_periods else 0.0)
 
 

@@ -25,9 +25,12 @@ def check_stochastic(scenario: Scenario, samples: int | None = None, seed: int |
                                 f"for a stochastic plan (got {samples})"))
     if seed is not None and seed < 0:
         problems.append(Problem("--seed", None, "", f"must be >= 0 (got {seed})"))
-    if getattr(scenario, "carryover", None):  # carryover (issue 12) ties periods together: not in the sample blocks yet
-        problems.append(Problem(scenario.source, None, "carryover", "a stochastic plan cannot model carryover yet: "
-                                "remove `carryover:` or run without --stochastic"))
+    carrying = [f"channels[{c.id}].carryover" for c in scenario.channels if c.carryover is not None]
+    carrying += [f"response[{c.region}/{c.channel}].carryover" for c in scenario.response if c.carryover is not None]
+    if carrying:  # carryover ties periods together: not in the sample blocks yet
+        shown = ", ".join(carrying[:3]) + (f" and {len(carrying) - 3} more" if len(carrying) > 3 else "")
+        problems.append(Problem(scenario.source, None, "carryover", f"a stochastic plan cannot model carryover yet "
+                                f"({shown}): remove `carryover:` or run without --stochastic"))
     if len(scenario.periods.names) < 2:
         problems.append(Problem(scenario.source, None, "periods.names", "a stochastic plan needs at least two "
                                 "periods: one before the checkpoint, one after"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from allocator.model import carryover
 from allocator.model.data import PlanningData
 from allocator.uncertainty import curves
 from allocator.uncertainty.sampling import Draws
@@ -29,6 +30,7 @@ class FixedPlan:
     spend: np.ndarray  # (cells, periods)
     capacity: np.ndarray  # (regions, periods); inf without a sales force
     people_cost: float
+    effective: np.ndarray | None = None  # (cells, periods): the spend the curves apply to (carryover), else spend
 
     @property
     def cost(self) -> float:
@@ -43,7 +45,10 @@ def fixed_plan(allocation: pd.DataFrame, headcount: pd.DataFrame, people_cost: f
     if headcount is not None and not headcount.empty:
         cap_of = {(r, p): float(c) for r, p, c in zip(headcount.region, headcount.period, headcount.capacity)}
         capacity = np.array([[cap_of.get((r, p), np.inf) for p in data.periods] for r in data.regions])
-    return FixedPlan(spend.reshape(len(data.cells), len(data.periods)), capacity, float(people_cost or 0.0))
+    spend = spend.reshape(len(data.cells), len(data.periods))
+    effective = np.array([carryover.effective(cell.carryover, cell.prior_spend, spend[i])
+                          for i, cell in enumerate(data.cells)]).reshape(spend.shape)
+    return FixedPlan(spend, capacity, float(people_cost or 0.0), effective)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ def demand(data: PlanningData, plan: FixedPlan, draws: Draws) -> np.ndarray:
     out = np.empty((draws.samples, len(data.cells), len(data.periods)))
     with np.errstate(divide="ignore", invalid="ignore"):
         for i, cell in enumerate(data.cells):
-            annual = np.where(season > 0, plan.spend[i] / np.where(season > 0, season, 1.0), 0.0)
+            spend = plan.spend[i] if plan.effective is None else plan.effective[i]
+            annual = np.where(season > 0, spend / np.where(season > 0, season, 1.0), 0.0)
             lift = curves.value(cell.curve, draws.cell(i), annual)
             base = cell.base * draws.factors["base"][:, i : i + 1]
             out[:, i, :] = season * (base + np.where(season > 0, lift, 0.0))
