@@ -76,7 +76,7 @@ def test_growth_floors_count_actuals_plus_plan(tmp_path):
     assert replan(met, write(tmp_path, P1), "P1").objective == pytest.approx(60.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("path", ["annual_plan.yaml", "fitted_plan.yaml"])
+@pytest.mark.parametrize("path", ["annual_plan.yaml", "fitted_plan.yaml", "carryover_promotion.yaml"])
 def test_actuals_equal_to_the_plan_reproduce_its_remaining_periods(tmp_path, path):
     s = load_scenario(SCENARIOS / path).with_changes({"solver.exact_gap": 1})  # one interpolant, no refinement
     original = solve(s)
