@@ -31,19 +31,31 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="re
 STOP_WITHIN = 30.0  # seconds from the signal to the exit, loose: HiGHS checks for a stop between its LP solves
 
 
-@pytest.fixture(scope="module")
-def long_mip(tmp_path_factory) -> Path:
-    """6 regions x 6 channels x 12 months with S-curves and integer headcount: a MIP that keeps
-    HiGHS busy for minutes at gap 0, and finds a first plan within seconds."""
+def _long_scenario(tmp_path_factory, regions: int) -> Path:
     spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "benchmarks" / "generate.py")
     generate = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = generate
     spec.loader.exec_module(generate)
-    data = generate.scenario("interrupt-me", generate.Size(regions=6, channels=6, periods="month", time_limit=300, seed=21))
+    size = generate.Size(regions=regions, channels=6, periods="month", time_limit=300, seed=21)
+    data = generate.scenario("interrupt-me", size)
     data["solver"] = {"name": "highs", "time_limit": 300, "mip_gap": 0}
-    path = tmp_path_factory.mktemp("scenario") / "long.yaml"
+    path = tmp_path_factory.mktemp("scenario") / f"long-{regions}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def long_mip(tmp_path_factory) -> Path:
+    """6 regions x 6 channels x 12 months with S-curves and integer headcount: a MIP that keeps
+    HiGHS busy for minutes at gap 0, and finds a first plan within seconds."""
+    return _long_scenario(tmp_path_factory, 6)
+
+
+@pytest.fixture(scope="module")
+def long_cbc_mip(tmp_path_factory) -> Path:
+    """The same with 12 regions: CBC closes the 6-region one in about 2 s (measured on
+    2026-12-02), before its progress line; this one keeps it busy for minutes."""
+    return _long_scenario(tmp_path_factory, 12)
 
 
 @pytest.fixture(autouse=True)
@@ -174,9 +186,9 @@ def test_sigterm_during_a_solve_exits_143_and_keeps_the_best_plan(long_mip, tmp_
     assert json.loads((folder / "summary.json").read_text())["interrupted"] is True
 
 
-def test_ctrl_c_during_a_cbc_solve_kills_cbc_and_removes_its_files(long_mip, tmp_path):
+def test_ctrl_c_during_a_cbc_solve_kills_cbc_and_removes_its_files(long_cbc_mip, tmp_path):
     out = tmp_path / "runs"
-    command = Command(tmp_path, "run", long_mip, "--out", out, "--solver", "cbc")
+    command = Command(tmp_path, "run", long_cbc_mip, "--out", out, "--solver", "cbc")
     command.wait_for("solving (cbc)")
     assert any("cbc" in p for p in command.left_behind())  # the child the test expects to be gone
     elapsed = command.stop(signal.SIGINT)

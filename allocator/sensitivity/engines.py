@@ -134,7 +134,7 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise ScenarioError([Problem("--engine", None, "dask", "needs Dask: pip install 'dask[distributed]'")]) from None
-    cluster = client = scratch = None
+    cluster = client = scratch = level = None
     pids: dict = {}
     try:
         if scheduler is None:
@@ -162,6 +162,10 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
                 results = _failed(chunk_of[future.key], exc)
             _collect(rows, results, report)
     except BaseException:  # Ctrl-C, SIGTERM: our own workers stop now, not after their batches
+        # the client then logs its closed connections at INFO with a traceback: noise, not a bug
+        quiet = logging.getLogger("distributed")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         _kill_own_workers(cluster, pids)
         raise
     finally:
@@ -171,6 +175,8 @@ def _run_dask(job: Job, points, workers: int | None, scheduler, rows: list, repo
             cluster.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+        if level is not None:
+            logging.getLogger("distributed").setLevel(level)
 
 
 def _kill_own_workers(cluster, pids: dict) -> None:
