@@ -202,17 +202,7 @@ def _policies(s, known) -> list[tuple[Loc, str]]:
             flt: Filter | None = getattr(policy, part)
             if flt is None or not parsed(flt):
                 continue
-            for field, values in known.items():
-                chosen = getattr(flt, field)
-                if not parsed(chosen):
-                    continue
-                if chosen is not None and not chosen:
-                    problems.append((("policies", i, part, field), "must list at least one value (or be left out)"))
-                for j, value in enumerate(chosen or ()):
-                    if values is not None and value not in values:
-                        loc = ("policies", i, part, field, j)
-                        hint = _classless_hint(s) if field == "region_class" else ""
-                        problems.append((loc, _unknown(field.replace("_", " "), value, values) + hint))
+            problems += _filter_values(flt, known, ("policies", i, part), _classless_hint(s))
             if people and parsed(flt.channel) and flt.channel:
                 loc = ("policies", i, part, "channel")
                 problems.append((loc, f"{policy.share} cannot be filtered by channel (people are not split by channel)"))
@@ -257,14 +247,21 @@ def _change_limits(s, known) -> list[tuple[Loc, str]]:
         flt = limit.where
         if not parsed(flt):
             continue
-        for field, values in known.items():
-            chosen = getattr(flt, field)
-            if not parsed(chosen):
-                continue
-            if chosen is not None and not chosen:
-                problems.append((("reallocation", "limits", i, "where", field), "must list at least one value (or be left out)"))
-            for j, value in enumerate(chosen or ()):
-                if values is not None and value not in values:
-                    loc = ("reallocation", "limits", i, "where", field, j)
-                    problems.append((loc, _unknown(field.replace("_", " "), value, values)))
+        problems += _filter_values(flt, known, ("reallocation", "limits", i, "where"), _classless_hint(s))
+    return problems
+
+
+def _filter_values(flt: Filter, known, at: Loc, class_hint: str = "") -> list[tuple[Loc, str]]:
+    """A filter's lists at ``at``: not empty, and every value a known one (``known``: field -> values)."""
+    problems: list[tuple[Loc, str]] = []
+    for field, values in known.items():
+        chosen = getattr(flt, field)
+        if not parsed(chosen):
+            continue
+        if chosen is not None and not chosen:
+            problems.append(((*at, field), "must list at least one value (or be left out)"))
+        for j, value in enumerate(chosen or ()):
+            if values is not None and value not in values:
+                hint = class_hint if field == "region_class" else ""
+                problems.append(((*at, field, j), _unknown(field.replace("_", " "), value, values) + hint))
     return problems
