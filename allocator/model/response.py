@@ -93,7 +93,8 @@ def _period(annual: Breakpoints, far: float, season: float) -> Breakpoints:
     """A period's curve ``s f(x / s)``: the annual breakpoints below its reach, then the reach."""
     reach = far / season
     n = int(np.searchsorted(annual.spend, reach))  # breakpoints below the reach (they ascend)
-    xs = np.append(annual.spend[:n], reach)
+    xs = np.empty(n + 1)
+    xs[:n], xs[n] = annual.spend[:n], reach
     return Breakpoints(xs * season, annual.interpolate(xs) * season)
 
 
@@ -154,12 +155,16 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
         return
     positive = [s for s in data.season.values() if s > 0]
     shortest = min(positive) if positive else None
+    periods = data.periods
+    seasons = [data.season[p] for p in periods]  # read once: the cells below repeat them
+    past = [data.is_past(p) for p in periods]
     for cell in data.cells:
-        label = cell_label(cell.region, cell.channel)
+        region, channel, curve, cell_base = cell.region, cell.channel, cell.curve, cell.base
+        label = cell_label(region, channel)
         annual, far = _annual(data, cell, shortest)
-        for period in data.periods:
-            k = (cell.region, cell.channel, period)
-            season = data.season[period]
+        gated_curve = not concave(curve)
+        for period, season, is_past in zip(periods, seasons, past):
+            k = (region, channel, period)
             bp = model.breakpoints[k] = None if annual is None or season <= 0 else _period(annual, far, season)
             if bp is None:
                 cols, slopes, y = np.zeros(0, dtype=np.int64), np.zeros(0), model.var()
@@ -169,25 +174,31 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
                 lengths = widths / unit
                 # not concave: gate its runs (a concave curve's interpolant is concave; slopes that
                 # rise by rounding on tiny refined segments are not a reason for binaries)
-                if len(slopes) > 1 and not concave(cell.curve) and (slopes[1:] > slopes[:-1]).any():
+                if len(slopes) > 1 and gated_curve and (slopes[1:] > slopes[:-1]).any():
                     cols = model.vars(len(lengths), 0.0, lengths)
                     runs = bp.concave_runs()
                     for before, run in zip(runs, runs[1:]):
                         _gate(model, cols, lengths, before, run)
                     y = model.var()
                 else:  # the segments and the revenue column in one go
-                    both = model.vars(len(lengths) + 1, 0.0, np.append(lengths, np.inf))
+                    high = np.empty(len(lengths) + 1)
+                    high[:-1], high[-1] = lengths, np.inf
+                    both = model.vars(len(lengths) + 1, 0.0, high)
                     cols, y = both[:-1], int(both[-1])
             model.segments[k] = (cols, slopes)
             model.revenue[k] = y
-            base = season * cell.base / unit
+            base = season * cell_base / unit
             if bp is not None and bp.lift[0] > 0:  # a raised envelope may start above 0
                 base += float(bp.lift[0]) / unit
-            t = (np.append(np.int64(y), cols), np.append(1.0, -slopes))
-            if data.is_past(period):  # its revenue is the actual one: ``y = b + u + surprise``, never binding
-                t = (np.append(t[0], model.var(-np.inf, np.inf)), np.append(t[1], -1.0))
-            model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, f"response[{label},{period}]", t, LE, base,
-                                                   unit, region=cell.region, period=period)
+            n = len(cols)
+            row_cols = np.empty(n + 1 + is_past, dtype=np.int64)
+            row_vals = np.empty(n + 1 + is_past)
+            row_cols[0], row_cols[1:n + 1] = y, cols
+            row_vals[0], row_vals[1:n + 1] = 1.0, -slopes
+            if is_past:  # its revenue is the actual one: ``y = b + u + surprise``, never binding
+                row_cols[-1], row_vals[-1] = model.var(-np.inf, np.inf), -1.0
+            model.response_rows[k] = model.add_row(RowKind.RESPONSE, k, f"response[{label},{period}]",
+                                                   (row_cols, row_vals), LE, base, unit, region=region, period=period)
         cell_cols = [model.segments[(cell.region, cell.channel, p)][0] for p in data.periods]
         model.cell_segments[(cell.region, cell.channel)] = np.concatenate(cell_cols) if cell_cols else cols[:0]
         spend = model.cell_segments[(cell.region, cell.channel)]
