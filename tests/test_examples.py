@@ -124,3 +124,15 @@ def test_the_re_plan_example_of_the_readme_runs_and_its_plan_holds_the_actuals(t
     summary = check_run(folder)  # Q1 and Q2 hold the actuals; every rule, the limits and the unlock hold
     assert summary["replan"]["past_periods"] == ["Q1", "Q2"]
     assert any(row["kind"] == "change_limit" for row in summary["replan"]["binding_after"])
+    # the new targets by month for the rest of the year, and where the actuals came from
+    import pandas as pd
+
+    months = pd.read_csv(folder / "targets_month.csv")
+    alloc = pd.read_csv(folder / "allocation.csv")
+    for period in ("Q3", "Q4"):
+        planned = alloc[alloc.period == period].groupby(["region", "channel"]).revenue.sum()
+        split = months[months.period == period].groupby(["region", "channel"]).target.sum()
+        assert (split - planned).abs().max() <= 1.0 + 1e-9 * planned.abs().max()  # whole units, rounded
+    facts = dict(pd.read_csv(folder / "provenance.csv").values)
+    assert facts["actuals file"].endswith("actuals_fy2027_h1.csv") and facts["actuals as of"] == "Q2"
+    assert len(facts["actuals sha256"]) == 64

@@ -57,7 +57,8 @@ def replan_command(
         original = read_run(from_) if from_ is not None else None
         check_out_dir(out_dir)
         with progress.show_on(err, quiet), runtime.keep_best_plan():
-            plan = replan(sc, read, original=original, solver=solver, time_limit=time_limit, mip_gap=mip_gap)
+            plan = replan(sc, read, original=original, solver=solver, time_limit=time_limit, mip_gap=mip_gap,
+                          overrides=changes)
         if plan.status in ("not_solved", "error"):
             return plan, None, {}
         try:

@@ -35,16 +35,21 @@ def check_replan_options(scenario: Scenario, solver: str | None) -> None:
 
 
 def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None = None, original: Plan | None = None,
-           solver: str | None = None, time_limit: float | None = None, mip_gap: float | None = None) -> Plan:
+           solver: str | None = None, time_limit: float | None = None, mip_gap: float | None = None,
+           overrides: dict | None = None) -> Plan:
     """The rest of the year re-optimised with the periods up to ``as_of`` fixed to ``actuals``.
 
     ``actuals`` is the CSV's path (read with :func:`read_actuals`, ``as_of`` a period name or a
     date) or :class:`Actuals` already read. ``original`` is the plan being revised (default: the
-    scenario solved as it stands). The plan's ``extra_tables`` hold ``changes`` and ``actuals``.
+    scenario solved as it stands). The plan's ``extra_tables`` hold ``changes`` and ``actuals``,
+    and, as ``allocator run``'s do, the decomposition of the new plan (its months, weeks and days
+    from now on are the new targets) and the provenance (``overrides``: ``--set`` changes applied).
     """
     from allocator.api import solve, solve_data
+    from allocator.decompose import check_inputs
 
     check_replan_options(scenario, solver)
+    check_inputs(scenario)  # the decomposition's CSV inputs, read and checked before solving
     if not isinstance(actuals, Actuals):
         if as_of is None:
             raise ScenarioError([Problem("--as-of", None, "", "is needed: the last period (or a date) the actuals cover")])
@@ -76,7 +81,30 @@ def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None 
     if plan.has_plan:
         plan.extra_tables["changes"] = change_table(original, plan, actuals)
     plan.summary["replan"] = explain(scenario, original, plan, actuals, found)
+    if plan.status in ("not_solved", "error"):
+        return plan  # nothing to decompose or record: a failed re-plan writes nothing
+    _as_run(plan, actuals, overrides, solver, time_limit, mip_gap)
     return plan
+
+
+def _as_run(plan: Plan, actuals: Actuals, overrides: dict | None, solver, time_limit, mip_gap) -> None:
+    """What ``allocator.run`` adds to a plan: the decomposition, the interruption flag and the
+    provenance, with where the actuals came from."""
+    from allocator import runtime
+    from allocator.decompose import decompose_plan
+    from allocator.report.provenance import NAME, provenance
+
+    plan.extra_tables.update(decompose_plan(plan))
+    plan.summary["interrupted"] = runtime.interrupted()
+    facts = provenance(plan.scenario, overrides or {}, solver, time_limit, mip_gap)
+    import hashlib
+
+    try:
+        digest = hashlib.sha256(Path(actuals.file).read_bytes()).hexdigest()
+    except OSError:
+        digest = "-"
+    more = [("actuals file", str(actuals.file)), ("actuals sha256", digest), ("actuals as of", actuals.as_of)]
+    plan.extra_tables[NAME] = pd.concat([facts, pd.DataFrame(more, columns=facts.columns)], ignore_index=True)
 
 
 def _check_original(scenario: Scenario, original: Plan) -> None:
