@@ -60,7 +60,7 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
     problems = []
     for path in scenarios:
         try:
-            loaded = _guard(debug, lambda path=path: load_scenario(path))
+            loaded = _guard(debug, lambda path=path: _load_and_check(path))
             out.print(f"ok: {path}", highlight=False, markup=False)
             for note in loaded.notes:  # defaults that change the plan, never taken in silence
                 out.print(f"  note: {note}", markup=False, highlight=False)
@@ -70,6 +70,16 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="Scenario file
             problems.append(path)
     if problems:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _load_and_check(path: Path):
+    """The scenario, and the files it names that ``validate`` can check without solving."""
+    scenario = load_scenario(path)
+    if scenario.reallocation is not None and scenario.reallocation.reference is not None:
+        from allocator.replanning.rules import read_reference
+
+        read_reference(scenario)  # its file exists and every row names a cell and period of the scenario
+    return scenario
 
 
 @app.command()

@@ -293,3 +293,9 @@ def test_refinement_rounds_change_the_live_model_in_place():
     for k, row in refined.adstock_rows.items():
         assert m.row_from[row] == old.adstock_rows[k]
     _rounds(mip, model, model.solve(mip_gap=1e-9), 2)
+
+
+def test_prior_spend_without_any_carryover_is_noted():
+    notes = Scenario.from_dict(two_periods(decay=0.0, prior=1)).notes
+    assert any("`prior_spend` has no effect" in n for n in notes)
+    assert not any("no effect" in n for n in Scenario.from_dict(two_periods(prior=1)).notes)

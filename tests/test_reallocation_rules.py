@@ -202,7 +202,8 @@ def test_unlocks_are_validated(tmp_path):
     d["budget"]["unlocks"] = [{"where": {"region": "qq"}, "if": {"collection_rate": {"min": "95%"}}, "amount": "5%"},
                               {"if": {"collection_rate": {}}, "amount": "-3"},
                               {"where": {"region": ["r"]}, "if": {"collection_rate": {"min": "95%"}}, "amount": 5},
-                              {"if": {"collection_rate": {"min": "95%"}}, "amount": 5}]
+                              {"if": {"collection_rate": {"min": "95%"}}, "amount": 5},
+                              {"if": {"collection_rate": {"min": "99%", "max": "90%"}}, "amount": 5}]
     path = tmp_path / "u.yaml"
     path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
@@ -211,6 +212,7 @@ def test_unlocks_are_validated(tmp_path):
     assert f"{path}:" in text
     assert "budget.unlocks[1].if.collection_rate: needs `min`, `max` or both" in text
     assert "budget.unlocks[1].amount:" in text
+    assert "budget.unlocks[4].if.collection_rate.min: must not exceed max (99% > 90%)" in text
     d["budget"]["unlocks"] = [d["budget"]["unlocks"][0], d["budget"]["unlocks"][2], d["budget"]["unlocks"][3]]
     path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
@@ -235,3 +237,17 @@ def test_a_changed_period_cap_updates_the_live_model_like_a_fresh_build():
     assert_same_arrays(model.form, build_model(planning_data(after), unit=model.unit).form)
     # b takes 10 more in P2: 0.5 * 3 * 10 - 10 = 5 more margin
     assert model.solve().objective * model.unit == pytest.approx(60.0, abs=1e-6)
+
+
+def test_validate_reads_the_reference_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator import cli
+
+    with_limits(tmp_path, [{"max_increase": "5%"}], reference="missing.csv")  # loads: the file is read later
+    result = CliRunner().invoke(cli.app, ["validate", str(tmp_path / "limits.yaml")])
+    assert result.exit_code == 2
+    assert "reallocation.reference: missing.csv: no such file" in result.output
+    (tmp_path / "missing.csv").write_text("region,channel,period,spend\nr,c,P1,5\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["validate", str(tmp_path / "limits.yaml")])
+    assert result.exit_code == 2 and "missing.csv:2 channel: r/c is not a response cell" in result.output

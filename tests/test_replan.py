@@ -127,6 +127,7 @@ BAD = [
     ("2027-01-05,r,a,spend,10\n", ":2 period: 2027-01-05 is a date, but the scenario has no decomposition.calendar"),
     ("P1,r,,spend,10\n", ":2 channel: is empty: spend is per cell"),
     ("P1,r,a,core,3\n", ":2 channel: must be empty: core is per region"),
+    ("P1,r,,core,3\n", ":2 metric: core heads, but the scenario has no sales_force"),
     ("P1,r,a,spend,-5\n", ":2 value:"),
     ("P1,r,a,spend,lots\n", ":2 value:"),
     ("P1,r,a,spend,10\nP1,r,a,spend,10\n", ":3: duplicate actuals row (spend of r/a in P1; first on line 2)"),
@@ -205,3 +206,47 @@ def test_a_foreign_or_missing_original_is_refused(tmp_path):
     assert foreign.exit_code == 2 and "the original plan's cells and periods are not the scenario's" in foreign.output
     dated = invoke("replan", scenario, actuals, "--as-of", "2027-03-31", "--out", tmp_path)
     assert dated.exit_code == 2 and "the scenario has no decomposition.calendar" in dated.output
+
+
+@pytest.mark.parametrize("east_core", [6, 20])  # current 8, no releases, at most 6 hires a period
+def test_actual_heads_outside_the_hiring_rules_are_held_not_infeasible(tmp_path, east_core):
+    """What happened happened: heads that fell without releases allowed, or rose past the hire
+    limit, are the actuals of Q1; the rules hold again from Q2 on."""
+    scenario = load_scenario(SCENARIOS / "annual_plan.yaml").with_changes({"solver.exact_gap": 1.0})
+    original = solve(scenario)
+    a, h = original.allocation, original.headcount
+    rows = [f"Q1,{r},{c},{m},{v!r}" for r, c, p, x, y in zip(a.region, a.channel, a.period, a.spend, a.revenue)
+            if p == "Q1" for m, v in (("spend", x), ("revenue", y))]
+    for r, p, core, temp in zip(h.region, h.period, h.core, h.temp):
+        if p == "Q1":
+            rows += [f"Q1,{r},,core,{east_core if r == 'east' else core}", f"Q1,{r},,temp,{temp}"]
+    actuals = write(tmp_path, "period,region,channel,metric,value\n" + "\n".join(rows) + "\n")
+    plan = replan(scenario, actuals, "Q1", original=original)
+    assert plan.status == "optimal"
+    heads = plan.headcount.set_index(["region", "period"])
+    assert heads.loc[("east", "Q1"), "core"] == east_core
+    assert heads.loc[("east", "Q2"), "core"] >= east_core  # no releases from Q2 on
+    assert heads.loc[("east", "Q2"), "hires"] <= 6
+    check_run(write_replan(plan, tmp_path / "runs"))
+
+
+def test_a_carrying_cell_may_have_spent_in_a_period_without_demand(tmp_path):
+    """Brand spend in a 0%-seasonality month works only later (carryover): as an actual it is held,
+    not refused, and it keeps working in the months re-planned."""
+    data = yaml.safe_load((SCENARIOS / "carryover_promotion.yaml").read_text(encoding="utf-8"))
+    data["periods"]["seasonality"] = ["0%", "23%", "13%", "16%", "30%", "18%"]
+    brand = next(c for c in data["response"] if (c["region"], c["channel"]) == ("east", "brand"))
+    brand["spend"] = {"periods": {"Jul": {"min": "100k"}}}
+    path = tmp_path / "zero_july.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    scenario = load_scenario(path).with_changes({"solver.exact_gap": 1.0})
+    original = solve(scenario)
+    a = original.allocation
+    rows = [f"{p},{r},{c},{m},{v!r}" for r, c, p, x, y in zip(a.region, a.channel, a.period, a.spend, a.revenue)
+            if p in ("Jul", "Aug") for m, v in (("spend", x), ("revenue", y))]
+    actuals = write(tmp_path, "period,region,channel,metric,value\n" + "\n".join(rows) + "\n")
+    plan = replan(scenario, actuals, "Aug", original=original)
+    assert plan.status == "optimal"
+    assert spend(plan, "brand", "Jul") == pytest.approx(spend(original, "brand", "Jul"))
+    for period in ("Sep", "Oct", "Nov", "Dec"):  # the same plan: July's brand spend still counted
+        assert spend(plan, "brand", period) == pytest.approx(spend(original, "brand", period), rel=1e-6, abs=1.0)

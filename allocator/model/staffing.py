@@ -33,21 +33,23 @@ def add_staffing(model: PlanningModel) -> None:
         limit = sf.max_hires[region]
         for t, period in enumerate(data.periods):
             key = (region, period)
-            h = model.var(*_head_range(sf, region, t, limit), integer=True)
+            over = data.is_past(period)  # its heads are the actuals: whatever the hire limit and releases
+            # the bounds assume every period so far kept the hire limit and releases: not so for actuals
+            h = model.var(*((0.0, None) if data.past is not None else _head_range(sf, region, t, limit)), integer=True)
             n = model.var()  # integer through the flow equation
             model.core[key], model.hires[key] = h, n
             flow = [(h, 1.0), (n, -1.0)] + ([(previous, -1.0)] if previous is not None else [])
-            if sf.allow_release:
+            if sf.allow_release or over:
                 model.releases[key] = o = model.var()
                 flow.append((o, 1.0))
             start = float(sf.current[region]) if previous is None else 0.0
             model.add_row(RowKind.HEADCOUNT_FLOW, key, f"headcount_flow[{region},{period}]", _t(flow), EQ, start, 1.0)
-            if limit is not None:
+            if limit is not None and not over:
                 model.add_row(RowKind.HIRE_LIMIT, key, f"hire_limit[{region},{period}]", _t([(n, 1.0)]), LE,
                               float(limit), 1.0)
             capacity = [(h, -sf.capacity * data.length[period] / unit)]
             cost = [(h, sf.cost * data.length[period] / unit), (n, sf.hire_cost / unit)]
-            if sf.allow_release:
+            if key in model.releases:
                 cost.append((model.releases[key], sf.release_cost / unit))
             if period in sf.temp_periods:
                 model.temp[key] = e = model.var(integer=True)

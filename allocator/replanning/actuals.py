@@ -18,6 +18,7 @@ from pathlib import Path
 from allocator.decompose import csvio
 from allocator.decompose.calendar import period_spans
 from allocator.decompose.csvio import Column
+from allocator.model import carryover
 from allocator.model.data import Past
 from allocator.scenario import Scenario
 from allocator.scenario.amounts import AmountError, format_amount, parse_amount, parse_share
@@ -118,6 +119,9 @@ def read_actuals(path: str | Path, scenario: Scenario, as_of: str, display: str 
         elif channel:
             where("channel", f"must be empty: {metric} is per region (got {channel!r})")
             continue
+        elif metric in ("core", "temp") and scenario.sales_force is None:
+            where("metric", f"{metric} heads, but the scenario has no sales_force: leave the row out")
+            continue
         value = _value(metric, raw, where)
         if value is None:
             continue
@@ -195,8 +199,10 @@ def _complete(scenario: Scenario, periods: tuple[str, ...], values: dict, file: 
     missing: list[str] = []
     season = dict(zip(scenario.periods.names, scenario.periods.seasonality or [1.0] * len(scenario.periods.names)))
     spend, revenue, core, temp = {}, {}, {}, {}
+    channels = {ch.id: ch for ch in scenario.channels}
     for c in scenario.response:
         total = 0.0
+        carries = bool(carryover.of_cell(c, channels.get(c.channel))[0])  # its spend works in later periods
         for p in periods:
             for metric, into in (("spend", spend), ("revenue", revenue)):
                 value = values.get((metric, c.region, c.channel, p))
@@ -206,7 +212,7 @@ def _complete(scenario: Scenario, periods: tuple[str, ...], values: dict, file: 
                     into[(c.region, c.channel, p)] = value
             x = spend.get((c.region, c.channel, p), 0.0)
             total += x
-            if x > 0 and season[p] <= 0:
+            if x > 0 and season[p] <= 0 and not carries:
                 problems.append(Problem(file, None, "", f"{c.region}/{c.channel} spent {format_amount(x)} in {p}, "
                                         "a period of 0% seasonality where the model cannot spend"))
         hi = c.spend.max if c.spend.max is not None else scenario.budget.total

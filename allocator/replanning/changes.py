@@ -51,7 +51,7 @@ def explain(scenario, original: Plan, new: Plan, actuals, unlocks: list[dict] | 
     over = a.period.isin(past.periods)
     planned_spend, planned_revenue = float(a.spend[over].sum()), float(a.revenue[over].sum())
     spent, sold = float(sum(past.spend.values())), float(sum(past.revenue.values()))
-    people = _people_to_date(new, past.periods)
+    people = _people_to_date(scenario, past)
     unlocks = unlocks or []
     unlocked = sum(u["amount"] for u in unlocks if u["unlocked"])
     out = {"as_of": actuals.as_of, "actuals": actuals.file, "past_periods": list(past.periods), "periods_left": rest,
@@ -110,19 +110,25 @@ def explain(scenario, original: Plan, new: Plan, actuals, unlocks: list[dict] | 
     return out
 
 
-def _people_to_date(plan: Plan, periods) -> float:
-    """People cost of the periods that are over, from the new plan's heads (fixed to the actuals)."""
-    s = plan.scenario.sales_force
-    h = plan.headcount
-    if s is None or h is None or h.empty:
+def _people_to_date(scenario, past) -> float:
+    """People cost of the periods that are over, from the actual heads (so it is known whether or
+    not the rest of the year has a plan): hires and releases are the changes in core heads."""
+    s = scenario.sales_force
+    if s is None:
         return 0.0
-    names = list(plan.scenario.periods.names)
+    names = list(scenario.periods.names)
     n = len(names)
-    length = dict(zip(names, plan.scenario.periods.length or [1 / n] * n))
+    length = dict(zip(names, scenario.periods.length or [1 / n] * n))
     temp = s.temp_staff.cost_per_head if s.temp_staff is not None else 0.0
-    h = h[h.period.isin(periods)]
-    return float(sum(s.cost_per_head * length[p] * c + s.hire_cost * n_ + s.release_cost * o + temp * e
-                     for p, c, n_, o, e in zip(h.period, h.core, h.hires, h.releases, h.temp)))
+    total = 0.0
+    for region in {r for r, _ in past.core}:
+        previous = float(s.current.get(region, 0))
+        for p in past.periods:
+            core = float(past.core.get((region, p), previous))
+            change, previous = core - previous, core
+            total += (s.cost_per_head * length[p] * core + s.hire_cost * max(change, 0.0)
+                      + s.release_cost * max(-change, 0.0) + temp * float(past.temp.get((region, p), 0.0)))
+    return total
 
 
 def _percent(value: float, against: float) -> str:

@@ -48,6 +48,9 @@ def read_reference(scenario: Scenario) -> dict[Key, float]:
         raise ScenarioError([Problem(scenario.source, None, "reallocation.reference",
                                      "is needed: a plan file (region, channel, period, spend)")])
     path = Path(scenario.source).parent / ref
+    if not path.is_file():
+        raise ScenarioError([Problem(scenario.source, None, "reallocation.reference",
+                                     f"{ref}: no such file (looked for {path})")])
     optional = [Column(name, csvio.text, required=False, blank_ok=True) for name in ("lift", "revenue", "marginal_roi")]
     columns = [Column("region", csvio.text), Column("channel", csvio.text), Column("period", csvio.text),
                Column("spend", csvio.amount)] + optional

@@ -24,6 +24,9 @@ def default_notes(s: ScenarioModel) -> list[str]:
         if carry is not None and carry.decay > 0 and carry.max_lag > 0 and cell.prior_spend is None:
             notes.append(f"response[{i}] ({cell.region}/{cell.channel}): carryover without `prior_spend`, so no "
                          "spend before the horizon carries into its first periods")
+        if carry is not None and (carry.decay == 0 or carry.max_lag == 0) and cell.prior_spend is not None:
+            notes.append(f"response[{i}] ({cell.region}/{cell.channel}): `prior_spend` has no effect: its carryover "
+                         "has decay 0 or max_lag 0 (no carryover)")
     section = s.reallocation
     if section is not None and section.reference is None:
         notes.append("reallocation: no `reference` plan file, so its change limits hold only in "

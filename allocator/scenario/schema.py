@@ -179,6 +179,8 @@ class RateRange(Strict):
     def _has_a_bound(self) -> RateRange:
         if self.min is None and self.max is None:
             raise fail("needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
 
 
