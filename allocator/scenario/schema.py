@@ -171,17 +171,21 @@ class UnlockFilter(Strict):
         return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
 
 
-class RateRange(Strict):
-    min: Share | None = None
-    max: Share | None = None
+class _Range(Strict):
+    """A ``min``/``max`` pair of shares: at least one given, in order (the fields are the subclass's)."""
 
     @model_validator(mode="after")
-    def _has_a_bound(self) -> RateRange:
+    def _has_a_bound(self):
         if self.min is None and self.max is None:
             raise fail("needs `min`, `max` or both")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
+
+
+class RateRange(_Range):
+    min: Share | None = None
+    max: Share | None = None
 
 
 class UnlockCondition(Strict):
@@ -355,17 +359,9 @@ class Filter(Strict):
         return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
 
 
-class RoiRange(Strict):
+class RoiRange(_Range):
     min: Roi | None = None
     max: Roi | None = None
-
-    @model_validator(mode="after")
-    def _has_a_bound(self) -> RoiRange:
-        if self.min is None and self.max is None:
-            raise fail("needs `min`, `max` or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
-        return self
 
 
 class ChangeFilter(Filter):
