@@ -227,9 +227,7 @@ def run(
     ``run(scenario).write(out_dir)`` writes the same run folder as ``allocator run`` (timings and
     the provenance's date aside).
     """
-    from allocator.decompose import check_inputs, decompose_plan
-    from allocator.report.provenance import NAME as PROVENANCE
-    from allocator.report.provenance import provenance
+    from allocator.decompose import check_inputs
 
     check_inputs(scenario)  # the decomposition's CSV inputs, read and checked before solving
     if stochastic is None:
@@ -245,11 +243,21 @@ def run(
                                      "is for a stochastic plan: add --stochastic (or a `stochastic:` section)")])
     else:
         plan = solve(scenario, solver=solver, time_limit=time_limit, mip_gap=mip_gap, write_model=write_model)
-    if plan.status in (Status.NOT_SOLVED, Status.ERROR):
-        return plan  # nothing to decompose or record: a failed run writes nothing
-    plan.extra_tables.update(decompose_plan(plan))  # months, weeks, days, products, reps, funnel
-    from allocator import runtime
-
-    plan.summary["interrupted"] = runtime.interrupted()  # as `allocator run` records it
-    plan.extra_tables[PROVENANCE] = provenance(scenario, overrides or {}, solver, time_limit, mip_gap)  # docs/reports.md
+    finish_run(plan, overrides, solver, time_limit, mip_gap)
     return plan
+
+
+def finish_run(plan: Plan, overrides: dict | None, solver: str | None, time_limit: float | None,
+               mip_gap: float | None) -> None:
+    """What a run adds to a solved plan (``allocator run``, ``allocator replan``): the decomposition
+    (months, weeks, days, products, reps, funnel), whether it was interrupted, and its provenance
+    (``docs/reports.md``). A plan without a solution gets none of it: a failed run writes nothing."""
+    from allocator import runtime
+    from allocator.decompose import decompose_plan
+    from allocator.report.provenance import NAME, provenance
+
+    if plan.status in (Status.NOT_SOLVED, Status.ERROR):
+        return
+    plan.extra_tables.update(decompose_plan(plan))
+    plan.summary["interrupted"] = runtime.interrupted()  # as `allocator run` records it
+    plan.extra_tables[NAME] = provenance(plan.scenario, overrides or {}, solver, time_limit, mip_gap)

@@ -45,8 +45,9 @@ def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None 
     and, as ``allocator run``'s do, the decomposition of the new plan (its months, weeks and days
     from now on are the new targets) and the provenance (``overrides``: ``--set`` changes applied).
     """
-    from allocator.api import solve, solve_data
+    from allocator.api import finish_run, solve, solve_data
     from allocator.decompose import check_inputs
+    from allocator.report.provenance import NAME, file_sha256
 
     check_replan_options(scenario, solver)
     check_inputs(scenario)  # the decomposition's CSV inputs, read and checked before solving
@@ -81,30 +82,13 @@ def replan(scenario: Scenario, actuals: Actuals | str | Path, as_of: str | None 
     if plan.has_plan:
         plan.extra_tables["changes"] = change_table(original, plan, actuals)
     plan.summary["replan"] = explain(scenario, original, plan, actuals, found)
-    if plan.status in ("not_solved", "error"):
-        return plan  # nothing to decompose or record: a failed re-plan writes nothing
-    _as_run(plan, actuals, overrides, solver, time_limit, mip_gap)
+    finish_run(plan, overrides, solver, time_limit, mip_gap)
+    facts = plan.extra_tables.get(NAME)
+    if facts is not None:  # where the actuals came from, beside the scenario's provenance
+        more = [("actuals file", str(actuals.file)), ("actuals sha256", file_sha256(actuals.file)),
+                ("actuals as of", actuals.as_of)]
+        plan.extra_tables[NAME] = pd.concat([facts, pd.DataFrame(more, columns=facts.columns)], ignore_index=True)
     return plan
-
-
-def _as_run(plan: Plan, actuals: Actuals, overrides: dict | None, solver, time_limit, mip_gap) -> None:
-    """What ``allocator.run`` adds to a plan: the decomposition, the interruption flag and the
-    provenance, with where the actuals came from."""
-    from allocator import runtime
-    from allocator.decompose import decompose_plan
-    from allocator.report.provenance import NAME, provenance
-
-    plan.extra_tables.update(decompose_plan(plan))
-    plan.summary["interrupted"] = runtime.interrupted()
-    facts = provenance(plan.scenario, overrides or {}, solver, time_limit, mip_gap)
-    import hashlib
-
-    try:
-        digest = hashlib.sha256(Path(actuals.file).read_bytes()).hexdigest()
-    except OSError:
-        digest = "-"
-    more = [("actuals file", str(actuals.file)), ("actuals sha256", digest), ("actuals as of", actuals.as_of)]
-    plan.extra_tables[NAME] = pd.concat([facts, pd.DataFrame(more, columns=facts.columns)], ignore_index=True)
 
 
 def _check_original(scenario: Scenario, original: Plan) -> None:

@@ -21,6 +21,15 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path) -> str:
+    """The sha256 of a file's bytes, or ``-`` when it cannot be read (an in-memory scenario)."""
+    path = Path(path)
+    try:
+        return _sha256(path.read_bytes()) if path.is_file() else "-"
+    except OSError:
+        return "-"
+
+
 def provenance(scenario, changes: dict | None = None, solver: str | None = None, time_limit: float | None = None,
                mip_gap: float | None = None, when: dt.datetime | None = None) -> pd.DataFrame:
     """One row per fact (``item``, ``value``), all as text."""
@@ -28,11 +37,7 @@ def provenance(scenario, changes: dict | None = None, solver: str | None = None,
 
     when = when or dt.datetime.now(dt.UTC)
     source = scenario.source
-    path = Path(source)
-    try:
-        file_hash = _sha256(path.read_bytes()) if path.is_file() else "-"
-    except OSError:
-        file_hash = "-"
+    file_hash = file_sha256(source)
     from allocator.output import SAFE_DUMPER
 
     solved = yaml.dump(scenario.to_dict(), Dumper=SAFE_DUMPER, sort_keys=True, allow_unicode=True).encode("utf-8")
