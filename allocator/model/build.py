@@ -134,7 +134,6 @@ class PlanningModel:
     response_rows: dict = field(default_factory=dict)
     breakpoints: dict = field(default_factory=dict)  # (region, channel, period) -> Breakpoints | None
     cell_segments: dict = field(default_factory=dict)  # (region, channel) -> its segment columns, all periods
-    segment_cols: np.ndarray = field(default_factory=lambda: NO_TERMS[0])  # every segment column, in key order
     filter_cache: dict = field(default_factory=dict)  # policy filters over cells -> their terms
     # carryover (model/carryover.py): a carrying cell's spend is a column per period, its segments
     # hold the effective spend; the real spend of every cell, whether it carries or not
@@ -252,8 +251,7 @@ class PlanningModel:
         """The real spend of (region, channel, period) keys: a carrying cell's spend column, else
         the period's segments (``model.segments`` itself: every key)."""
         if keys is self.segments:  # all of them
-            cols = self.spend_all if self.spend_cols else self.segment_cols  # a sample's scope has its own segments
-            return cols, np.ones(len(cols))
+            return self.spend_all, np.ones(len(self.spend_all))
         carry = self.spend_cols
         parts = [np.array([carry[k]], dtype=np.int64) if k in carry else self.segments[k][0]
                  for k in keys if k in self.segments]

@@ -37,7 +37,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 # the model attributes a family sets besides its rows and columns (taken over with its block)
 STATE: dict[str, tuple[str, ...]] = {
-    "response": ("segments", "revenue", "response_rows", "breakpoints", "cell_segments", "segment_cols",
+    "response": ("segments", "revenue", "response_rows", "breakpoints", "cell_segments",
                  "filter_cache", "response_key", "spend_cols", "adstock_rows", "cell_spend", "spend_all"),
     "staffing": ("core", "hires", "releases", "temp", "people_cost_terms", "capacity_terms"),
     "budget": ("reserve",),

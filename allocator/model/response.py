@@ -139,7 +139,7 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
         model.copy_block(reuse, "response")
         model.segments, model.revenue, model.response_rows = reuse.segments, reuse.revenue, reuse.response_rows
         model.breakpoints, model.cell_segments = reuse.breakpoints, reuse.cell_segments
-        model.segment_cols, model.filter_cache = reuse.segment_cols, reuse.filter_cache
+        model.filter_cache = reuse.filter_cache
         model.spend_cols, model.adstock_rows = reuse.spend_cols, reuse.adstock_rows
         model.cell_spend, model.spend_all = reuse.cell_spend, reuse.spend_all
         rhs, rows = model.rhs, iter(model.response_rows.values())  # cell by cell, period by period
@@ -205,8 +205,6 @@ def add_response(model: PlanningModel, reuse: PlanningModel | None = None) -> No
         if carries(cell):
             spend = add_adstock(model, cell, _far(data, cell))
         model.cell_spend[(cell.region, cell.channel)] = spend
-    parts = list(model.cell_segments.values())
-    model.segment_cols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     parts = list(model.cell_spend.values())
     model.spend_all = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     model.response_key = key

@@ -36,7 +36,7 @@ from allocator.model.kinds import EQ, GE, LE, RowKind
 if TYPE_CHECKING:
     from allocator.model.build import PlanningModel, Terms
 
-SCOPED = ("data", "segments", "revenue", "response_rows", "breakpoints", "cell_segments", "segment_cols",
+SCOPED = ("data", "segments", "revenue", "response_rows", "breakpoints", "cell_segments",
           "filter_cache", "cell_spend", "spend_all")
 MAX_REFINE_ROUNDS = 8
 
@@ -241,7 +241,7 @@ def _sample_response(model: PlanningModel, stage: dict, first: set, shaped: set,
         model.cell_segments[(cell.region, cell.channel)] = np.concatenate(parts) if parts else empty
         model.cell_spend[(cell.region, cell.channel)] = model.cell_segments[(cell.region, cell.channel)]  # no carryover
     parts = list(model.cell_segments.values())
-    model.segment_cols = model.spend_all = np.concatenate(parts) if parts else empty
+    model.spend_all = np.concatenate(parts) if parts else empty
     return recourse
 
 
