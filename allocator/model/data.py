@@ -143,12 +143,9 @@ class PlanningData:
         """Whether a (region, period[, channel]) item passes a policy filter (``None`` passes all)."""
         if flt is None:
             return True
-        return (
-            (flt.region is None or region in flt.region)
-            and (flt.region_class is None or self.region_class[region] in flt.region_class)
-            and (flt.period is None or period in flt.period)
-            and (flt.channel is None or channel is None or channel in flt.channel)
-        )
+        # the region's class is read only when the filter asks for it (what a family reads is recorded)
+        region_class = self.region_class[region] if flt.region_class is not None else ""
+        return flt.selects(region, region_class, period, channel)
 
 
 def planning_data(s: Scenario, past: Past | None = None, reference: Mapping | None = None,

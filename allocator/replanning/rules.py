@@ -94,9 +94,9 @@ def change_bounds(scenario: Scenario, past: Past | None, reference: Mapping[Key,
                                     "needs actuals: it is for `allocator replan`"))
             continue
         for c in scenario.response:
-            if not _matches(flt, c.region, classes[c.region], c.channel):
+            if not flt.selects(c.region, classes[c.region], channel=c.channel):
                 continue
-            if flt.realised_roi is not None and not _roi_in(flt.realised_roi, realised.get((c.region, c.channel))):
+            if flt.realised_roi is not None and not flt.realised_roi.holds(realised.get((c.region, c.channel))):
                 continue
             for p in scenario.periods.names:
                 if p in over or (flt.period is not None and p not in flt.period):
@@ -112,17 +112,6 @@ def change_bounds(scenario: Scenario, past: Past | None, reference: Mapping[Key,
     if problems:
         raise ScenarioError(problems[:20])
     return tuple(out)
-
-
-def _matches(flt, region: str, region_class: str, channel: str) -> bool:
-    return ((flt.region is None or region in flt.region) and (flt.region_class is None or region_class in flt.region_class)
-            and (flt.channel is None or channel in flt.channel))
-
-
-def _roi_in(bounds, roi: float | None) -> bool:
-    if roi is None:
-        return False
-    return (bounds.min is None or roi >= bounds.min - 1e-12) and (bounds.max is None or roi <= bounds.max + 1e-12)
 
 
 def limits_table(data) -> pd.DataFrame:
@@ -142,15 +131,14 @@ def unlocked_budgets(scenario: Scenario, actuals) -> tuple[tuple, list[dict]]:
     total = scenario.budget.total
     for i, unlock in enumerate(scenario.budget.unlocks):
         flt, rate = unlock.where, unlock.if_.collection_rate
-        regions = tuple(r for r, c in classes.items() if (flt.region is None or r in flt.region)
-                        and (flt.region_class is None or c in flt.region_class))
+        regions = tuple(r for r, c in classes.items() if flt.selects(r, c))
         why = []
         for r in regions:
             for p in actuals.periods:
                 value = actuals.collection_rate.get((r, p))
                 if value is None:
                     why.append(f"no collection_rate for {r} in {p}")
-                elif (rate.min is not None and value < rate.min - 1e-12) or (rate.max is not None and value > rate.max + 1e-12):
+                elif not rate.holds(value):
                     why.append(f"{r}'s collection rate is {value:.1%} in {p}")
         amount = unlock.value(total)
         found.append({"unlock": i, "regions": list(regions), "amount": amount, "unlocked": not why, "why": why})

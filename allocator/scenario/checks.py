@@ -227,7 +227,7 @@ def _unlocks(s, known) -> list[tuple[Loc, str]]:
                 if values is not None and value not in values:
                     problems.append((("budget", "unlocks", i, "where", field, j),
                                      _unknown(field.replace("_", " "), value, values)))
-        for rid, cls in regions:
+        for rid, cls in regions:  # the filter may be partly parsed (a namespace): its fields, not its methods
             if (flt.region is None or rid in flt.region) and (flt.region_class is None or cls in flt.region_class):
                 if rid in owner:
                     problems.append((("budget", "unlocks", i, "where"), f"region {rid} is in budget.unlocks[{owner[rid]}] "

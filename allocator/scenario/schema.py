@@ -161,14 +161,30 @@ def _share_or_amount(raw: object) -> object:
     return raw if isinstance(raw, str) else float(raw)
 
 
-class UnlockFilter(Strict):
+def _listed(value):
+    """One name stands for a list of one (a filter's fields)."""
+    return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
+
+
+class RegionFilter(Strict):
+    """Regions by id and by class (``None``: all)."""
+
     region: tuple[Name, ...] | None = None
     region_class: tuple[Name, ...] | None = None
 
     @field_validator("region", "region_class", mode="before")
     @classmethod
     def _one_or_many(cls, value):
-        return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
+        return _listed(value)
+
+    def selects(self, region: str, region_class: str, period: str | None = None, channel: str | None = None) -> bool:
+        """Whether the filter passes an item of ``region`` (of ``region_class``)."""
+        return ((self.region is None or region in self.region)
+                and (self.region_class is None or region_class in self.region_class))
+
+
+class UnlockFilter(RegionFilter):
+    pass
 
 
 class _Range(Strict):
@@ -181,6 +197,12 @@ class _Range(Strict):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise fail(f"must not exceed max ({format_share(self.min)} > {format_share(self.max)})", at=("min",))
         return self
+
+    def holds(self, value: float | None) -> bool:
+        """Whether ``value`` is in the range (to rounding); an unknown value (``None``) is not."""
+        if value is None:
+            return False
+        return (self.min is None or value >= self.min - 1e-12) and (self.max is None or value <= self.max + 1e-12)
 
 
 class RateRange(_Range):
@@ -347,16 +369,20 @@ class SalesForce(Strict):
     temp_staff: TempStaff | None = None
 
 
-class Filter(Strict):
-    region: tuple[Name, ...] | None = None
-    region_class: tuple[Name, ...] | None = None
+class Filter(RegionFilter):
     channel: tuple[Name, ...] | None = None
     period: tuple[Name, ...] | None = None
 
-    @field_validator("region", "region_class", "channel", "period", mode="before")
+    @field_validator("channel", "period", mode="before")
     @classmethod
-    def _one_or_many(cls, value):
-        return value if value is None or isinstance(value, (list, tuple, dict)) else [value]
+    def _one_or_many_more(cls, value):
+        return _listed(value)
+
+    def selects(self, region: str, region_class: str, period: str | None = None, channel: str | None = None) -> bool:
+        """Whether the filter passes a (region, period, channel) item; a coordinate not given passes."""
+        return (super().selects(region, region_class)
+                and (self.period is None or period is None or period in self.period)
+                and (self.channel is None or channel is None or channel in self.channel))
 
 
 class RoiRange(_Range):
