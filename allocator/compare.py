@@ -8,6 +8,7 @@ import pandas as pd
 
 from allocator.api import solve
 from allocator.plan import Plan
+from allocator.report.tables import period_lengths
 from allocator.scenario import Scenario, ScenarioError
 from allocator.scenario.errors import Problem
 
@@ -48,17 +49,12 @@ def metrics(plan: Plan) -> dict:
     row = {key: plan.summary.get(key) for key in METRICS if key in plan.summary}
     heads = plan.headcount
     if plan.has_plan and not heads.empty:
-        length = heads.period.map(_lengths(plan.scenario))
+        length = heads.period.map(period_lengths(plan.scenario))
         row["headcount"] = float((length * heads.core).sum())  # average core heads over the horizon
         row["temp_staff"] = float(heads.temp.sum())  # temp staff x periods
     else:
         row["headcount"] = row["temp_staff"] = None
     return {key: row.get(key) for key in METRICS}
-
-
-def _lengths(s: Scenario) -> dict:
-    names = list(s.periods.names)
-    return dict(zip(names, s.periods.length or [1 / len(names)] * len(names)))
 
 
 def compare_table(plans: list[Plan], names: list[str]) -> pd.DataFrame:

@@ -57,7 +57,7 @@ def add_staffing(model: PlanningModel) -> None:
                 cost.append((e, sf.temp_cost / unit))
             model.people_cost_terms[key] = _t(cost)
             model.capacity_terms[key] = _t(capacity)
-            if not data.is_past(period):  # a period that is over sold what it sold (its heads are fixed)
+            if not over:  # a period that is over sold what it sold (its heads are fixed)
                 add_capacity(model, region, period, cells_of[region])
             previous = h
     _add_temp_share(model)

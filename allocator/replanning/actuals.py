@@ -20,6 +20,7 @@ from allocator.decompose.calendar import period_spans
 from allocator.decompose.csvio import Column
 from allocator.model import carryover
 from allocator.model.data import Past
+from allocator.report import tables
 from allocator.scenario import Scenario
 from allocator.scenario.amounts import AmountError, format_amount, parse_amount, parse_share
 from allocator.scenario.checks import did_you_mean
@@ -197,7 +198,7 @@ def _complete(scenario: Scenario, periods: tuple[str, ...], values: dict, file: 
     the model can hold (no spend where a cell cannot spend, no more than its spend.max)."""
     problems: list[Problem] = []
     missing: list[str] = []
-    season = dict(zip(scenario.periods.names, scenario.periods.seasonality or [1.0] * len(scenario.periods.names)))
+    season = tables.period_seasons(scenario)
     spend, revenue, core, temp = {}, {}, {}, {}
     channels = {ch.id: ch for ch in scenario.channels}
     for c in scenario.response:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.plan import Plan
-from allocator.report import words
+from allocator.report import tables, words
 from allocator.scenario.amounts import format_amount
 
 CHANGE_COLUMNS = ["region", "channel", "period", "phase", "original_spend", "actual_spend", "new_spend",
@@ -113,22 +113,18 @@ def explain(scenario, original: Plan, new: Plan, actuals, unlocks: list[dict] | 
 def _people_to_date(scenario, past) -> float:
     """People cost of the periods that are over, from the actual heads (so it is known whether or
     not the rest of the year has a plan): hires and releases are the changes in core heads."""
-    s = scenario.sales_force
-    if s is None:
+    if scenario.sales_force is None:
         return 0.0
-    names = list(scenario.periods.names)
-    n = len(names)
-    length = dict(zip(names, scenario.periods.length or [1 / n] * n))
-    temp = s.temp_staff.cost_per_head if s.temp_staff is not None else 0.0
-    total = 0.0
+    current = scenario.sales_force.current
+    rows = []
     for region in {r for r, _ in past.core}:
-        previous = float(s.current.get(region, 0))
+        previous = float(current.get(region, 0))
         for p in past.periods:
             core = float(past.core.get((region, p), previous))
             change, previous = core - previous, core
-            total += (s.cost_per_head * length[p] * core + s.hire_cost * max(change, 0.0)
-                      + s.release_cost * max(-change, 0.0) + temp * float(past.temp.get((region, p), 0.0)))
-    return total
+            rows.append((p, core, max(change, 0.0), max(-change, 0.0), float(past.temp.get((region, p), 0.0))))
+    heads = pd.DataFrame(rows, columns=["period", "core", "hires", "releases", "temp"])
+    return float(tables.people_cost(scenario, heads).sum())
 
 
 def _percent(value: float, against: float) -> str:

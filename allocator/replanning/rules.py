@@ -18,6 +18,7 @@ import pandas as pd
 from allocator.decompose import csvio
 from allocator.decompose.csvio import Column
 from allocator.model.data import ChangeBound, Past
+from allocator.report import tables
 from allocator.scenario import Scenario
 from allocator.scenario.checks import did_you_mean
 from allocator.scenario.errors import Problem, ScenarioError
@@ -27,13 +28,11 @@ Key = tuple[str, str, str]
 
 def realised_roi(scenario: Scenario, past: Past) -> dict[tuple[str, str], float | None]:
     """Each cell's margin ROI on its actual lift over the periods that are over."""
-    names = list(scenario.periods.names)
-    n = len(names)
-    season = dict(zip(names, scenario.periods.seasonality or scenario.periods.length or [1 / n] * n))
-    margins = {c.id: c.gross_margin for c in scenario.channels}
+    season = tables.period_seasons(scenario)
+    margins = tables.cell_margins(scenario)
     out: dict[tuple[str, str], float | None] = {}
     for c in scenario.response:
-        m = c.gross_margin if c.gross_margin is not None else margins[c.channel]
+        m = margins[(c.region, c.channel)]
         spent = sum(past.spend[(c.region, c.channel, p)] for p in past.periods)
         lift = sum(past.revenue[(c.region, c.channel, p)] - season[p] * c.base for p in past.periods)
         out[(c.region, c.channel)] = m * lift / spent - 1.0 if spent > 0 else None

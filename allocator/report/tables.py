@@ -24,14 +24,24 @@ def period_lengths(scenario) -> dict[str, float]:
     return dict(zip(names, scenario.periods.length or [1 / len(names)] * len(names)))
 
 
+def period_seasons(scenario) -> dict[str, float]:
+    """Each period's share of the horizon's demand: ``seasonality``, else the periods' lengths."""
+    names = list(scenario.periods.names)
+    return dict(zip(names, scenario.periods.seasonality or period_lengths(scenario).values()))
+
+
 def people_cost_by_period(plan) -> pd.Series:
     """People cost per period: core heads for the period's length, hires, releases and temp staff."""
-    periods = list(plan.scenario.periods.names)
-    sf = plan.scenario.sales_force
-    heads = plan.headcount
+    return people_cost(plan.scenario, plan.headcount)
+
+
+def people_cost(scenario, heads: pd.DataFrame | None) -> pd.Series:
+    """People cost per period of a headcount table (``period, core, hires, releases, temp`` rows)."""
+    periods = list(scenario.periods.names)
+    sf = scenario.sales_force
     if sf is None or heads is None or heads.empty:
         return pd.Series(0.0, index=periods)
-    length = heads.period.map(period_lengths(plan.scenario))
+    length = heads.period.map(period_lengths(scenario))
     temp_cost = sf.temp_staff.cost_per_head if sf.temp_staff is not None else 0.0
     cost = (sf.cost_per_head * length * heads.core + sf.hire_cost * heads.hires
             + sf.release_cost * heads.releases + temp_cost * heads.temp)
