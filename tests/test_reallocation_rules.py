@@ -54,19 +54,21 @@ def test_a_period_minimum_is_spent_even_where_it_earns_nothing():
     assert price(plan, "period_spend_min[r/a,P1]") == pytest.approx(1.5, abs=1e-9)
 
 
+def load_problems(path, data: dict) -> str:
+    """``data`` written to ``path`` as YAML, loaded: the problems it must raise, as one text."""
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    return str(info.value)
+
+
 def test_period_bounds_are_validated_with_file_and_line(tmp_path):
     d = hand(spend={"max": 10, "periods": {"P3": {"max": 5}, "P1": {"min": 8, "max": 4}}})
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    text = str(info.value)
+    text = load_problems(path, d)
     assert f"{path}:" in text and "response[1].spend.periods.P1.min: must not exceed max (8 > 4)" in text
     d = hand(spend={"max": 10, "periods": {"P3": {"max": 5}, "P1": {"min": 8}, "P2": {"min": 8}}})
-    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    text = str(info.value)
+    text = load_problems(path, d)
     assert "response[1].spend.periods.P3: unknown period 'P3'" in text
     assert "the periods' minimums add up to 16, above spend.max 10" in text
 
@@ -205,19 +207,13 @@ def test_unlocks_are_validated(tmp_path):
                               {"if": {"collection_rate": {"min": "95%"}}, "amount": 5},
                               {"if": {"collection_rate": {"min": "99%", "max": "90%"}}, "amount": 5}]
     path = tmp_path / "u.yaml"
-    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    text = str(info.value)
+    text = load_problems(path, d)
     assert f"{path}:" in text
     assert "budget.unlocks[1].if.collection_rate: needs `min`, `max` or both" in text
     assert "budget.unlocks[1].amount:" in text
     assert "budget.unlocks[4].if.collection_rate.min: must not exceed max (99% > 90%)" in text
     d["budget"]["unlocks"] = [d["budget"]["unlocks"][0], d["budget"]["unlocks"][2], d["budget"]["unlocks"][3]]
-    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
-    with pytest.raises(ScenarioError) as info:
-        load_scenario(path)
-    text = str(info.value)
+    text = load_problems(path, d)
     assert "budget.unlocks[0].where.region[0]: unknown region 'qq'" in text
     assert "budget.unlocks[2].where: region r is in budget.unlocks[1] too" in text
 
