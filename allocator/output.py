@@ -49,14 +49,15 @@ class ReportError(Exception):
         super().__init__(f"the plan is written to {folder}, but not every report could be drawn ({reasons})")
 
 
-def write_run(plan, out_dir: Path) -> Path:
-    """Write a run folder ``out_dir/<scenario>`` (or ``-2``, ``-3``...) whole or not at all.
+def write_run(plan, out_dir: Path, name: str | None = None) -> Path:
+    """Write a run folder ``out_dir/<name>`` (default: the scenario's name; or ``-2``, ``-3``...)
+    whole or not at all.
 
     A report that cannot be drawn does not lose the plan: the tables are written, the folder is
     kept, and :class:`ReportError` (carrying the folder) says which report is missing and why.
     """
     failures: dict[str, str] = {}
-    folder = write_folder(out_dir, plan.scenario.scenario, lambda tmp: failures.update(write_files(plan, tmp)))
+    folder = write_folder(out_dir, name or plan.scenario.scenario, lambda tmp: failures.update(write_files(plan, tmp)))
     if failures:
         raise ReportError(folder, failures)
     return folder

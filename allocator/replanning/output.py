@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from allocator.output import ReportError, write_files, write_folder
+from allocator.output import write_run
 
 
 def folder_name(plan) -> str:
@@ -14,8 +14,4 @@ def folder_name(plan) -> str:
 
 def write_replan(plan, out_dir: str | Path = "runs") -> Path:
     """Write the re-plan's run folder whole or not at all; its path."""
-    failures: dict[str, str] = {}
-    folder = write_folder(Path(out_dir), folder_name(plan), lambda tmp: failures.update(write_files(plan, tmp)))
-    if failures:
-        raise ReportError(folder, failures)
-    return folder
+    return write_run(plan, Path(out_dir), folder_name(plan))
