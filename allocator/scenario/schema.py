@@ -150,8 +150,6 @@ def _budget_in_range(total: float) -> float:
 
 def _share_or_amount(raw: object) -> object:
     """``5%`` (a share of ``budget.total``) or an amount (``1.2M``), kept as written."""
-    from allocator.scenario.amounts import AmountError, parse_amount, parse_share
-
     try:
         value = parse_share(raw) if isinstance(raw, str) and raw.strip().endswith("%") else parse_amount(raw)
     except AmountError as exc:
@@ -223,8 +221,6 @@ class Unlock(Strict):
 
     def value(self, total: float) -> float:
         """The amount in currency: a share of ``total``, or the amount given."""
-        from allocator.scenario.amounts import parse_amount, parse_share
-
         if isinstance(self.amount, str) and self.amount.strip().endswith("%"):
             return parse_share(self.amount) * total
         return parse_amount(self.amount)
